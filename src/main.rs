@@ -1,0 +1,23 @@
+//! Entry point of the `cck-operator` binary; see [`cck_operator::cli`].
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use cck_operator::cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cck_operator::telemetry::init(cli.log_json);
+    cck_operator::install_crypto_provider();
+    match cli.command {
+        Command::Api(args) => cck_operator::cli::api::run(args).await,
+        Command::Sim(args) => match cck_operator::sim::run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
