@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use cck_operator::cli::{Cli, Command};
+use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -67,7 +67,9 @@ pub type SharedLimiter = Arc<DefaultDirectRateLimiter>;
 
 fn limiter(rps: f64, burst: u32) -> Result<SharedLimiter, String> {
     if !(rps.is_finite() && rps > 0.0) {
-        return Err(format!("requests per second must be a positive number, got {rps}"));
+        return Err(format!(
+            "requests per second must be a positive number, got {rps}"
+        ));
     }
     let period = Duration::from_secs_f64(1.0 / rps);
     let quota = Quota::with_period(period)
@@ -232,7 +234,10 @@ impl CckClient {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(bytes);
         }
-        let resp = req.send().await.map_err(|e| transport_error(action, endpoint, e, false))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| transport_error(action, endpoint, e, false))?;
         let status = resp.status().as_u16();
         let body = resp
             .bytes()
@@ -260,7 +265,9 @@ impl CckClient {
         );
         let started = Instant::now();
         let result = async {
-            let raw = self.send_raw(action.name(), action.method(), query, body).await?;
+            let raw = self
+                .send_raw(action.name(), action.method(), query, body)
+                .await?;
             tracing::Span::current().record("status", raw.status);
             envelope::decode::<T>(action.name(), self.endpoint(), raw.status, &raw.body)
         }
@@ -318,8 +325,10 @@ impl CckClient {
         &self,
         query: &DescribeClustersQuery,
     ) -> Result<Vec<Cluster>, CckError> {
-        let data: Option<Vec<Cluster>> =
-            self.call(Action::DescribeClusters, query.to_params(), None).await?.data;
+        let data: Option<Vec<Cluster>> = self
+            .call(Action::DescribeClusters, query.to_params(), None)
+            .await?
+            .data;
         Ok(data.unwrap_or_default())
     }
 
@@ -335,7 +344,8 @@ impl CckClient {
             ("PageSize".to_owned(), page_size.to_string()),
             ("PageNumber".to_owned(), page_number.to_string()),
         ];
-        let ok: Success<Option<NodePage>> = self.call(Action::DescribeClusterNodes, q, None).await?;
+        let ok: Success<Option<NodePage>> =
+            self.call(Action::DescribeClusterNodes, q, None).await?;
         let mut page = ok.data.unwrap_or_default();
         // Total is documented both inside Data and at top level; trust the larger.
         if let Some(top) = ok.raw.get("Total").and_then(Value::as_u64) {
@@ -356,7 +366,9 @@ impl CckClient {
         let mut nodes = Vec::new();
         let mut page_number = 1u32;
         loop {
-            let page = self.describe_cluster_nodes(cluster_id, size, page_number).await?;
+            let page = self
+                .describe_cluster_nodes(cluster_id, size, page_number)
+                .await?;
             let got = page.nodes.len();
             for n in page.nodes {
                 if seen.insert(n.node_id.clone()) {
@@ -392,16 +404,31 @@ impl CckClient {
         self.mutate(Action::CreateClusterNodes, body).await
     }
 
-    pub async fn start_cluster_nodes(&self, cluster_id: &str, node_ids: &[String]) -> Result<TaskRef, CckError> {
-        self.node_ids_action(Action::StartClusterNodes, cluster_id, node_ids).await
+    pub async fn start_cluster_nodes(
+        &self,
+        cluster_id: &str,
+        node_ids: &[String],
+    ) -> Result<TaskRef, CckError> {
+        self.node_ids_action(Action::StartClusterNodes, cluster_id, node_ids)
+            .await
     }
 
-    pub async fn stop_cluster_nodes(&self, cluster_id: &str, node_ids: &[String]) -> Result<TaskRef, CckError> {
-        self.node_ids_action(Action::StopClusterNodes, cluster_id, node_ids).await
+    pub async fn stop_cluster_nodes(
+        &self,
+        cluster_id: &str,
+        node_ids: &[String],
+    ) -> Result<TaskRef, CckError> {
+        self.node_ids_action(Action::StopClusterNodes, cluster_id, node_ids)
+            .await
     }
 
-    pub async fn delete_cluster_nodes(&self, cluster_id: &str, node_ids: &[String]) -> Result<TaskRef, CckError> {
-        self.node_ids_action(Action::DeleteClusterNodes, cluster_id, node_ids).await
+    pub async fn delete_cluster_nodes(
+        &self,
+        cluster_id: &str,
+        node_ids: &[String],
+    ) -> Result<TaskRef, CckError> {
+        self.node_ids_action(Action::DeleteClusterNodes, cluster_id, node_ids)
+            .await
     }
 
     async fn node_ids_action(
@@ -438,7 +465,12 @@ impl CckClient {
 }
 
 /// Classifies a reqwest failure. `after_headers` marks failures while reading the body.
-fn transport_error(action: &str, endpoint: &str, e: reqwest::Error, after_headers: bool) -> CckError {
+fn transport_error(
+    action: &str,
+    endpoint: &str,
+    e: reqwest::Error,
+    after_headers: bool,
+) -> CckError {
     // The URL carries the signed query; keep it out of messages.
     let e = e.without_url();
     let detail = error_chain(&e);

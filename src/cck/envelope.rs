@@ -128,7 +128,13 @@ pub fn decode<T: DeserializeOwned>(
 
 /// A body that is not an envelope. Gateways answer 502/503/504 with HTML pages: the
 /// request may or may not have reached the API behind them, so the outcome is unknown.
-fn non_envelope(action: &str, endpoint: &str, status: u16, reason: String, body: &[u8]) -> CckError {
+fn non_envelope(
+    action: &str,
+    endpoint: &str,
+    status: u16,
+    reason: String,
+    body: &[u8],
+) -> CckError {
     if status >= 500 {
         CckError::UnknownOutcome {
             action: action.into(),
@@ -162,7 +168,8 @@ mod tests {
 
     #[test]
     fn vendor_success_example_decodes() {
-        let body = br#"{"Code":"Success","Msg":"ok","Data":{"Status":"Finish"},"RequestId":"2acc"}"#;
+        let body =
+            br#"{"Code":"Success","Msg":"ok","Data":{"Status":"Finish"},"RequestId":"2acc"}"#;
         let ok: Success<TaskInfo> = decode("DescribeTask", EP, 200, body).unwrap();
         assert_eq!(ok.data.status, TaskStatus::Finish);
         assert_eq!(ok.request_id, "2acc");
@@ -170,7 +177,8 @@ mod tests {
 
     #[test]
     fn error_envelope_keeps_code_msg_and_request_id() {
-        let body = br#"{"Code":"InvalidParameter","Msg":"ClusterId x does not exist","RequestId":"r1"}"#;
+        let body =
+            br#"{"Code":"InvalidParameter","Msg":"ClusterId x does not exist","RequestId":"r1"}"#;
         let err = decode::<Value>("DescribeClusterNodes", EP, 400, body).unwrap_err();
         match &err {
             CckError::Api {
@@ -180,7 +188,10 @@ mod tests {
                 request_id,
                 ..
             } => {
-                assert_eq!((*status, code.as_str(), request_id.as_str()), (400, "InvalidParameter", "r1"));
+                assert_eq!(
+                    (*status, code.as_str(), request_id.as_str()),
+                    (400, "InvalidParameter", "r1")
+                );
                 assert!(msg.contains("does not exist"));
             }
             other => panic!("unexpected {other:?}"),
@@ -219,11 +230,15 @@ mod tests {
 
     #[test]
     fn gateway_pages_are_unknown_outcomes_and_other_garbage_is_a_decode_error() {
-        let e = decode::<Value>("CreateClusterNodes", EP, 502, b"<html>Bad Gateway</html>").unwrap_err();
+        let e = decode::<Value>("CreateClusterNodes", EP, 502, b"<html>Bad Gateway</html>")
+            .unwrap_err();
         assert!(e.may_have_taken_effect());
         let e = decode::<Value>("DescribeTask", EP, 200, b"<html>").unwrap_err();
         assert!(matches!(e, CckError::Decode { .. }));
-        assert!(e.may_have_taken_effect(), "a 2xx was accepted by the server");
+        assert!(
+            e.may_have_taken_effect(),
+            "a 2xx was accepted by the server"
+        );
         let e = decode::<Value>("DescribeTask", EP, 400, b"[1,2]").unwrap_err();
         assert!(matches!(e, CckError::Decode { .. }));
         let e = decode::<Value>("DescribeTask", EP, 200, br#"{"Msg":"x"}"#).unwrap_err();
@@ -232,7 +247,8 @@ mod tests {
 
     #[test]
     fn data_of_the_wrong_shape_names_the_path() {
-        let body = br#"{"Code":"Success","Data":{"Nodes":[{"Cpu":"eight"}],"Total":1},"RequestId":"r"}"#;
+        let body =
+            br#"{"Code":"Success","Data":{"Nodes":[{"Cpu":"eight"}],"Total":1},"RequestId":"r"}"#;
         let e = decode::<NodePage>("DescribeClusterNodes", EP, 200, body).unwrap_err();
         let s = e.to_string();
         assert!(s.contains("Nodes[0].Cpu"), "{s}");

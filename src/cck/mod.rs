@@ -11,6 +11,8 @@ pub mod error;
 pub mod sign;
 pub mod types;
 
-pub use client::{CckClient, ClientConfig, DEFAULT_ENDPOINT, RateLimiters, RawResponse, SharedLimiter};
+pub use client::{
+    CckClient, ClientConfig, DEFAULT_ENDPOINT, RateLimiters, RawResponse, SharedLimiter,
+};
 pub use error::CckError;
 pub use types::*;

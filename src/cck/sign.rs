@@ -123,7 +123,10 @@ pub fn parse_timestamp(s: &str) -> Option<jiff::Timestamp> {
         return None;
     }
     let civil = jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M:%SZ", s).ok()?;
-    civil.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+    civil
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
 }
 
 /// What one signed request needs besides its business parameters.
@@ -152,7 +155,10 @@ impl std::fmt::Debug for SigningInput<'_> {
 
 /// Returns every query parameter to send: common ones, the non-empty business ones and
 /// `Signature` last. Empty business values are left out, as the API asks.
-pub fn signed_query(input: SigningInput<'_>, business: &[(String, String)]) -> Vec<(String, String)> {
+pub fn signed_query(
+    input: SigningInput<'_>,
+    business: &[(String, String)],
+) -> Vec<(String, String)> {
     let mut params: Vec<(String, String)> = vec![
         ("Action".into(), input.action.into()),
         ("AccessKeyId".into(), input.access_key_id.into()),
@@ -229,7 +235,11 @@ mod tests {
             assert_eq!(signature(&v.access_key_secret, &sts), case.signature);
             let (_, sig) = sent.last().unwrap();
             assert_eq!(sig, &case.signature);
-            assert!(verify_signature(&v.access_key_secret, &sts, &case.signature));
+            assert!(verify_signature(
+                &v.access_key_secret,
+                &sts,
+                &case.signature
+            ));
         }
     }
 
@@ -240,9 +250,21 @@ mod tests {
         let mut bad: Vec<char> = case.signature.chars().collect();
         bad[3] = if bad[3] == 'A' { 'B' } else { 'A' };
         let bad: String = bad.into_iter().collect();
-        assert!(!verify_signature(&v.access_key_secret, &case.string_to_sign, &bad));
-        assert!(!verify_signature("wrong", &case.string_to_sign, &case.signature));
-        assert!(!verify_signature(&v.access_key_secret, &case.string_to_sign, "%%%"));
+        assert!(!verify_signature(
+            &v.access_key_secret,
+            &case.string_to_sign,
+            &bad
+        ));
+        assert!(!verify_signature(
+            "wrong",
+            &case.string_to_sign,
+            &case.signature
+        ));
+        assert!(!verify_signature(
+            &v.access_key_secret,
+            &case.string_to_sign,
+            "%%%"
+        ));
     }
 
     #[test]

@@ -212,7 +212,10 @@ impl NodeStatus {
     pub fn is_busy(&self) -> bool {
         matches!(
             self,
-            NodeStatus::Pending | NodeStatus::Updating | NodeStatus::Creating | NodeStatus::Other(_)
+            NodeStatus::Pending
+                | NodeStatus::Updating
+                | NodeStatus::Creating
+                | NodeStatus::Other(_)
         )
     }
 }
@@ -550,7 +553,9 @@ pub fn parse_beijing_time(s: &str) -> Option<jiff::Timestamp> {
 
 /// Formats a timestamp the way the API shows times (`YYYY-MM-DD HH:MM:SS`, Beijing time).
 pub fn format_beijing_time(t: jiff::Timestamp) -> String {
-    t.to_zoned(beijing()).strftime("%Y-%m-%d %H:%M:%S").to_string()
+    t.to_zoned(beijing())
+        .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 fn beijing() -> jiff::tz::TimeZone {

@@ -12,16 +12,20 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::cck::envelope;
-use crate::cck::{Action, CckClient, CckError, ClientConfig, Credentials, DEFAULT_ENDPOINT, Method};
+use crate::cck::{
+    Action, CckClient, CckError, ClientConfig, Credentials, DEFAULT_ENDPOINT, Method,
+};
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Credentials come from CCK_ACCESS_KEY_ID and CCK_ACCESS_KEY_SECRET.\n\
+#[command(
+    after_help = "Credentials come from CCK_ACCESS_KEY_ID and CCK_ACCESS_KEY_SECRET.\n\
 Exit status: 0 success; 1 the API returned an error; 2 bad usage; \
 3 transport failure (not sent, or outcome unknown); 4 undecodable response.\n\
 Examples:\n  cck-operator api DescribeClusters\n  \
 cck-operator api DescribeClusterNodes --query ClusterId=96fd21ae-fb8d-11ed-b833-060b6f41d883 --query PageSize=100\n  \
 cck-operator api StopClusterNodes --body '{\"ClusterId\":\"...\",\"NodeIds\":[\"...\"]}'\n  \
-cck-operator api CreateClusterNodes --body @create.json")]
+cck-operator api CreateClusterNodes --body @create.json"
+)]
 pub struct ApiArgs {
     /// The action, e.g. DescribeClusters, CreateClusterNodes.
     pub action: String,
@@ -128,7 +132,13 @@ fn classify(e: CckError) -> Failure {
 }
 
 fn resolve_method(action: &str, method: Option<&str>) -> Result<Method, Failure> {
-    let explicit = method.map(|m| if m == "POST" { Method::Post } else { Method::Get });
+    let explicit = method.map(|m| {
+        if m == "POST" {
+            Method::Post
+        } else {
+            Method::Get
+        }
+    });
     match (Action::from_name(action), explicit) {
         (Some(a), Some(m)) if a.method() != m => Err(usage(format!(
             "{action} is a {} action; drop --method or use --method {}",
@@ -177,7 +187,9 @@ fn read_body(spec: &str) -> Result<Value, Failure> {
     let v: Value = serde_json::from_str(&text)
         .map_err(|e| usage(format!("the body from {origin} is not valid JSON: {e}")))?;
     if !v.is_object() {
-        return Err(usage(format!("the body from {origin} must be a JSON object")));
+        return Err(usage(format!(
+            "the body from {origin} must be a JSON object"
+        )));
     }
     Ok(v)
 }
@@ -202,8 +214,14 @@ mod tests {
     #[test]
     fn methods_come_from_the_action_table() {
         assert_eq!(resolve_method("DescribeTask", None).unwrap(), Method::Get);
-        assert_eq!(resolve_method("DeleteClusterNodes", None).unwrap(), Method::Post);
-        assert_eq!(resolve_method("Whatever", Some("POST")).unwrap(), Method::Post);
+        assert_eq!(
+            resolve_method("DeleteClusterNodes", None).unwrap(),
+            Method::Post
+        );
+        assert_eq!(
+            resolve_method("Whatever", Some("POST")).unwrap(),
+            Method::Post
+        );
         let (code, msg) = resolve_method("Whatever", None).unwrap_err();
         assert_eq!(code, exit::USAGE);
         assert!(msg.contains("DescribeClusters"));
@@ -213,7 +231,10 @@ mod tests {
     #[test]
     fn query_pairs_split_at_the_first_equals_sign() {
         let q = parse_query(&["A=b=c".into(), "Empty=".into()]).unwrap();
-        assert_eq!(q, vec![("A".into(), "b=c".into()), ("Empty".into(), String::new())]);
+        assert_eq!(
+            q,
+            vec![("A".into(), "b=c".into()), ("Empty".into(), String::new())]
+        );
         assert!(parse_query(&["novalue".into()]).is_err());
         assert!(parse_query(&["=x".into()]).is_err());
     }
@@ -223,6 +244,11 @@ mod tests {
         assert!(read_body(r#"{"ClusterId":"x"}"#).is_ok());
         assert!(read_body("[1]").is_err());
         assert!(read_body("{nope").unwrap_err().1.contains("not valid JSON"));
-        assert!(read_body("@/nonexistent/file.json").unwrap_err().1.contains("/nonexistent/file.json"));
+        assert!(
+            read_body("@/nonexistent/file.json")
+                .unwrap_err()
+                .1
+                .contains("/nonexistent/file.json")
+        );
     }
 }

@@ -8,7 +8,11 @@ pub mod api;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "cck-operator", version, about = "Kubernetes operator for Capital Online CCK worker nodes")]
+#[command(
+    name = "cck-operator",
+    version,
+    about = "Kubernetes operator for Capital Online CCK worker nodes"
+)]
 pub struct Cli {
     /// Log as JSON lines instead of text (logs go to stderr).
     #[arg(long, global = true, env = "CCK_LOG_JSON")]
