@@ -8,8 +8,10 @@
 //! - [`cli`]: the `cck-operator` command-line front end (`api`, `sim`).
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod cck;
 pub mod cli;
+pub mod controller;
 pub mod sim;
 pub mod telemetry;
 
