@@ -12,6 +12,11 @@ async fn main() -> ExitCode {
     cck_operator::install_crypto_provider();
     match cli.command {
         Command::Api(args) => cck_operator::cli::api::run(args).await,
+        Command::Run(args) => cck_operator::cli::run::run(args).await,
+        Command::Crd(args) => {
+            print!("{}", cck_operator::cli::run::crd_yaml(args.without_cel));
+            ExitCode::SUCCESS
+        }
         Command::Sim(args) => match cck_operator::sim::run(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -5,6 +5,9 @@
 //! The pool's `nodes` list is the ownership ledger: CCK nodes carry no tags, so this list
 //! (together with `createIntent` while a create is unresolved) is the only record of which
 //! nodes belong to the pool. `docs/ownership.md` describes the protocol around it.
+//!
+//! Empty strings are left out rather than written: Kubernetes 1.20 API servers reject
+//! `""` in custom-resource status fields as "null".
 
 use serde::{Deserialize, Serialize};
 
@@ -48,10 +51,10 @@ pub struct CckNodePoolStatus {
 #[serde(rename_all = "camelCase")]
 pub struct PoolNode {
     pub node_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     /// The cloud's status string (Ok, Creating, Updating, Stopped, Error, ...).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub status: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub private_ip: String,
@@ -156,7 +159,7 @@ pub struct RetryState {
     pub consecutive_failures: u32,
     /// RFC 3339; no new mutation before it.
     pub not_before: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub last_error: String,
 }
 
@@ -170,7 +173,7 @@ pub struct Condition {
     /// True, False or Unknown.
     pub status: String,
     pub reason: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
     /// RFC 3339.
     pub last_transition_time: String,

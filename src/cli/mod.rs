@@ -1,9 +1,11 @@
 //! The `cck-operator` command line: one binary with a subcommand per job.
 //!
 //! - `api`: call any CCK action with signed requests, for debugging credentials and the API;
-//! - `sim`: run the local CCK simulator.
+//! - `sim`: run the local CCK simulator;
+//! - `run`: the controller; `crd`: print the CRD.
 
 pub mod api;
+pub mod run;
 
 use clap::{Parser, Subcommand};
 
@@ -27,4 +29,8 @@ pub enum Command {
     Api(api::ApiArgs),
     /// Run a local, stateful CCK API simulator.
     Sim(crate::sim::SimArgs),
+    /// Run the CckNodePool controller against the cluster of KUBECONFIG.
+    Run(run::RunArgs),
+    /// Print the CckNodePool CustomResourceDefinition as YAML.
+    Crd(run::CrdArgs),
 }

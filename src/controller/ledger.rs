@@ -22,6 +22,8 @@ pub struct LedgerChanges {
     pub adopted: Vec<String>,
     /// (node id, why it was not adopted).
     pub adoption_rejected: Vec<(String, String)>,
+    /// How a create intent ended when it did not end well: (Event reason, message).
+    pub warnings: Vec<(&'static str, String)>,
 }
 
 fn to_pool_node(n: &Node, origin: NodeOrigin) -> PoolNode {

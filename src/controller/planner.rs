@@ -157,18 +157,23 @@ pub fn choose_victims(
         .collect()
 }
 
-pub fn plan(input: &PlanInput<'_>) -> Plan {
-    let by_task = running_task_actions(input.tasks);
-    let classes: Vec<(&PoolNode, NodeClass)> = input
-        .ledger
-        .iter()
-        .map(|n| (n, classify(n, by_task.get(n.node_id.as_str()).copied())))
-        .collect();
+/// Counts the ledger's nodes by class.
+pub fn count(ledger: &[PoolNode], tasks: &[CloudTask]) -> Counts {
+    let by_task = running_task_actions(tasks);
+    tally(
+        ledger
+            .iter()
+            .map(|n| classify(n, by_task.get(n.node_id.as_str()).copied())),
+        ledger.len(),
+    )
+}
+
+fn tally(classes: impl Iterator<Item = NodeClass>, owned: usize) -> Counts {
     let mut counts = Counts {
-        owned: input.ledger.len() as i32,
+        owned: owned as i32,
         ..Counts::default()
     };
-    for (_, c) in &classes {
+    for c in classes {
         match c {
             NodeClass::Ready => counts.ready += 1,
             NodeClass::Provisioning => counts.provisioning += 1,
@@ -178,6 +183,17 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             NodeClass::Leaving => counts.leaving += 1,
         }
     }
+    counts
+}
+
+pub fn plan(input: &PlanInput<'_>) -> Plan {
+    let by_task = running_task_actions(input.tasks);
+    let classes: Vec<(&PoolNode, NodeClass)> = input
+        .ledger
+        .iter()
+        .map(|n| (n, classify(n, by_task.get(n.node_id.as_str()).copied())))
+        .collect();
+    let counts = tally(classes.iter().map(|(_, c)| *c), input.ledger.len());
     let mut out = Plan {
         counts,
         ..Plan::default()

@@ -1,0 +1,120 @@
+//! Wiring of the kube-runtime `Controller`: watch pools (and the Secrets they reference,
+//! so a fixed credential or password is picked up without a restart), reconcile with
+//! bounded concurrency, requeue failures with backoff.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::controller::{Action as Requeue, Config as ControllerConfig, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, ResourceExt};
+
+use crate::api::v1alpha1::CckNodePool;
+use crate::cck::{ClientConfig, Credentials};
+
+use super::cloud::{Clients, ClusterViews};
+use super::context::{Context, ReconcileError, Settings};
+use super::reconcile::reconcile;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(
+        "the CckNodePool CRD is not installed or not readable ({0}); install it with: cck-operator crd | kubectl apply --server-side -f - (API servers before 1.25: cck-operator crd --without-cel)"
+    )]
+    CrdMissing(#[source] kube::Error),
+}
+
+/// Options of one controller process.
+pub struct RunOptions {
+    pub client_config: ClientConfig,
+    pub default_credentials: Option<Credentials>,
+    /// Watch one namespace only (None: all).
+    pub namespace: Option<String>,
+    pub settings: Settings,
+    pub concurrency: u16,
+}
+
+fn error_policy(pool: Arc<CckNodePool>, error: &ReconcileError, _ctx: Arc<Context>) -> Requeue {
+    tracing::warn!(pool = %pool.name_any(), kind = error.metric_label(), %error, "reconcile failed; retrying");
+    Requeue::requeue(Duration::from_secs(5))
+}
+
+/// Pools that reference `secret` (same namespace).
+fn pools_using(secret: &Secret, pools: &[Arc<CckNodePool>]) -> Vec<ObjectRef<CckNodePool>> {
+    let ns = secret.namespace();
+    let name = secret.name_any();
+    pools
+        .iter()
+        .filter(|p| p.namespace() == ns)
+        .filter(|p| {
+            let t = &p.spec.template;
+            p.spec
+                .credentials_secret_ref
+                .as_ref()
+                .is_some_and(|r| r.name == name)
+                || t.password_secret_ref.name == name
+                || t.boot_script
+                    .as_ref()
+                    .and_then(|b| b.secret_key_ref.as_ref())
+                    .is_some_and(|r| r.name == name)
+        })
+        .map(|p| ObjectRef::from_obj(p.as_ref()))
+        .collect()
+}
+
+pub async fn run(kube: kube::Client, options: RunOptions) -> Result<(), RunError> {
+    let pools: Api<CckNodePool> = match &options.namespace {
+        Some(ns) => Api::namespaced(kube.clone(), ns),
+        None => Api::all(kube.clone()),
+    };
+    pools
+        .list(&kube::api::ListParams::default().limit(1))
+        .await
+        .map_err(RunError::CrdMissing)?;
+    let secrets: Api<Secret> = match &options.namespace {
+        Some(ns) => Api::namespaced(kube.clone(), ns),
+        None => Api::all(kube.clone()),
+    };
+    let controller = Controller::new(pools, watcher::Config::default())
+        .with_config(ControllerConfig::default().concurrency(options.concurrency));
+    let store = controller.store();
+    let mapper_store = store.clone();
+    let reporter = Reporter {
+        controller: "cck-operator".into(),
+        instance: std::env::var("POD_NAME").ok(),
+    };
+    let ctx = Arc::new(Context {
+        recorder: Recorder::new(kube.clone(), reporter),
+        clients: Clients::new(options.client_config),
+        views: ClusterViews::default(),
+        default_credentials: options.default_credentials,
+        store,
+        settings: options.settings,
+        open_intents: Mutex::new(HashMap::new()),
+        kube,
+    });
+    tracing::info!(
+        endpoint = ctx.clients.endpoint(),
+        "cck-operator controller started"
+    );
+    controller
+        .watches(secrets, watcher::Config::default(), move |s| {
+            pools_using(&s, &mapper_store.state())
+        })
+        .shutdown_on_signal()
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            match result {
+                Ok((obj, _)) => tracing::debug!(pool = %obj.name, "reconciled"),
+                Err(e) => tracing::debug!(error = %e, "reconcile error"),
+            }
+        })
+        .await;
+    tracing::info!("cck-operator controller stopped");
+    Ok(())
+}
