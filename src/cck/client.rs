@@ -22,6 +22,9 @@ use super::error::CckError;
 use super::sign::{self, SigningInput};
 use super::types::*;
 
+/// Pages [`CckClient::list_cluster_nodes`] reads at most before giving up.
+pub const MAX_LIST_PAGES: u32 = 10_000;
+
 /// The production endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://api.capitalonline.net/cck/v1";
 
@@ -71,7 +74,9 @@ fn limiter(rps: f64, burst: u32) -> Result<SharedLimiter, String> {
             "requests per second must be a positive number, got {rps}"
         ));
     }
-    let period = Duration::from_secs_f64(1.0 / rps);
+    // A rate so low that the period overflows a Duration is an error, not a panic.
+    let period = Duration::try_from_secs_f64(1.0 / rps)
+        .map_err(|_| format!("requests per second {rps} is too low"))?;
     let quota = Quota::with_period(period)
         .ok_or_else(|| format!("requests per second {rps} is too high"))?
         .allow_burst(NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN));
@@ -170,6 +175,8 @@ impl CckClient {
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("cck-operator/", env!("CARGO_PKG_VERSION")))
+            // A redirect would resend the signed query elsewhere and turn POST into GET.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| invalid(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
@@ -201,6 +208,19 @@ impl CckClient {
         body: Option<&Value>,
     ) -> Result<RawResponse, CckError> {
         let endpoint = self.inner.config.endpoint.as_str();
+        // A business parameter named like a common one would be sent twice (and
+        // `Signature` would not even be signed): refuse it before anything is sent.
+        if let Some((name, _)) = query
+            .iter()
+            .find(|(k, _)| sign::COMMON_PARAMS.contains(&k.as_str()))
+        {
+            return Err(CckError::InvalidRequest {
+                action: action.into(),
+                reason: format!(
+                    "{name} is a common parameter that the client sets itself; it cannot be passed as a business parameter"
+                ),
+            });
+        }
         self.inner.limiter.until_ready().await;
         let nonce = uuid::Uuid::new_v4().to_string();
         let timestamp = sign::format_timestamp(jiff::Timestamp::now());
@@ -357,33 +377,48 @@ impl CckClient {
     /// Every node of a cluster, across pages of [`ClientConfig::page_size`].
     ///
     /// Nodes that move between pages while they are read (a node deleted meanwhile
-    /// shifts the rest) are de-duplicated by NodeId; the loop stops at the first short
-    /// page or once `Total` nodes have been seen, and never runs past `Total / size + 2`
-    /// pages, so a server that misreports `Total` cannot make it loop for ever.
+    /// shifts the rest) are de-duplicated by NodeId. The walk ends at the first short
+    /// page, or on a full page once exactly `Total` distinct nodes have been seen. A
+    /// missing or understated `Total` therefore cannot truncate the list; a server whose
+    /// full page brings no new node (it ignores PageNumber) or whose pages never end
+    /// (more than [`MAX_LIST_PAGES`]) is reported as [`CckError::Decode`] rather than
+    /// returning a partial list as if it were complete.
     pub async fn list_cluster_nodes(&self, cluster_id: &str) -> Result<Vec<Node>, CckError> {
         let size = self.inner.config.page_size.max(1);
         let mut seen = std::collections::HashSet::new();
         let mut nodes = Vec::new();
-        let mut page_number = 1u32;
-        loop {
+        let broken = |reason: String| CckError::Decode {
+            action: Action::DescribeClusterNodes.name().into(),
+            status: 200,
+            reason,
+            snippet: String::new(),
+        };
+        for page_number in 1..=MAX_LIST_PAGES {
             let page = self
                 .describe_cluster_nodes(cluster_id, size, page_number)
                 .await?;
             let got = page.nodes.len();
+            let mut new = 0usize;
             for n in page.nodes {
                 if seen.insert(n.node_id.clone()) {
                     nodes.push(n);
+                    new += 1;
                 }
             }
-            let max_pages = page.total / u64::from(size) + 2;
-            if got < size as usize
-                || nodes.len() as u64 >= page.total
-                || u64::from(page_number) >= max_pages
-            {
+            if got < size as usize || (page.total > 0 && nodes.len() as u64 == page.total) {
                 return Ok(nodes);
             }
-            page_number += 1;
+            if new == 0 {
+                return Err(broken(format!(
+                    "page {page_number} of cluster {cluster_id} repeats nodes already listed (Total {}, {} seen); the server's paging is inconsistent",
+                    page.total,
+                    nodes.len()
+                )));
+            }
         }
+        Err(broken(format!(
+            "the node list of cluster {cluster_id} did not end after {MAX_LIST_PAGES} pages of {size}"
+        )))
     }
 
     pub async fn describe_cluster_nats(&self, cluster_id: &str) -> Result<Vec<Nat>, CckError> {
@@ -507,4 +542,151 @@ fn error_chain(e: &reqwest::Error) -> String {
     }
     parts.dedup();
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn absurd_rates_are_errors_not_panics() {
+        // 1 / rps seconds does not fit a Duration: from_secs_f64 would panic.
+        assert!(limiter(1e-30, 1).is_err());
+        assert!(limiter(f64::MIN_POSITIVE, 1).is_err());
+        assert!(limiter(1e12, 1).is_err());
+        assert!(limiter(f64::INFINITY, 1).is_err());
+        assert!(limiter(-1.0, 1).is_err());
+        assert!(limiter(0.5, 1).is_ok());
+        assert!(RateLimiters::default().get("k", 1e-30, 1).is_err());
+    }
+
+    fn node(i: usize) -> Value {
+        serde_json::json!({"NodeId": format!("n{i}"), "NodeName": format!("c-worker{i:03}")})
+    }
+
+    /// How a fake DescribeClusterNodes server pages.
+    #[derive(Clone, Copy)]
+    enum Paging {
+        /// No `Total` anywhere.
+        NoTotal,
+        /// `Total` smaller than the real count.
+        TotalTooSmall(u64),
+        /// Always the first page, whatever PageNumber says, with this Total.
+        IgnoresPageNumber(u64),
+    }
+
+    async fn fake_server(nodes: usize, paging: Paging) -> (String, Arc<AtomicUsize>) {
+        use axum::extract::RawQuery;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let app = axum::Router::new().route(
+            "/cck/v1",
+            axum::routing::get(move |RawQuery(q): RawQuery| {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let q = q.unwrap_or_default();
+                    let get = |name: &str| {
+                        form_urlencoded::parse(q.as_bytes())
+                            .find(|(k, _)| k == name)
+                            .and_then(|(_, v)| v.parse::<usize>().ok())
+                    };
+                    let size = get("PageSize").unwrap_or(20);
+                    let number = match paging {
+                        Paging::IgnoresPageNumber(_) => 1,
+                        _ => get("PageNumber").unwrap_or(1),
+                    };
+                    let page: Vec<Value> = (0..nodes)
+                        .skip((number - 1) * size)
+                        .take(size)
+                        .map(node)
+                        .collect();
+                    let mut data = serde_json::json!({"Nodes": page});
+                    let mut env = serde_json::json!({"Code": "Success", "RequestId": "r"});
+                    match paging {
+                        Paging::NoTotal => {}
+                        Paging::TotalTooSmall(t) | Paging::IgnoresPageNumber(t) => {
+                            data["Total"] = t.into();
+                            env["Total"] = t.into();
+                        }
+                    }
+                    env["Data"] = data;
+                    axum::Json(env)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (format!("http://{addr}/cck/v1"), calls)
+    }
+
+    fn client(endpoint: String, page_size: u32) -> CckClient {
+        CckClient::new(
+            Credentials::new("k", "s"),
+            ClientConfig {
+                endpoint,
+                page_size,
+                requests_per_second: 1000.0,
+                burst: 1000,
+                read_attempts: 1,
+                ..ClientConfig::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn listing_without_a_total_reads_until_a_short_page() {
+        let (ep, calls) = fake_server(7, Paging::NoTotal).await;
+        let nodes = client(ep, 3).list_cluster_nodes("c").await.unwrap();
+        assert_eq!(nodes.len(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn an_understated_total_does_not_truncate_the_list() {
+        let (ep, _) = fake_server(7, Paging::TotalTooSmall(2)).await;
+        let nodes = client(ep, 3).list_cluster_nodes("c").await.unwrap();
+        assert_eq!(nodes.len(), 7);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_repeats_one_page_is_an_error_not_a_short_list() {
+        let (ep, calls) = fake_server(50, Paging::IgnoresPageNumber(50)).await;
+        let e = client(ep, 3).list_cluster_nodes("c").await.unwrap_err();
+        assert!(matches!(e, CckError::Decode { .. }), "{e}");
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "stops at the first repeat");
+    }
+
+    #[tokio::test]
+    async fn a_huge_total_with_page_size_one_does_not_overflow() {
+        let (ep, _) = fake_server(1, Paging::IgnoresPageNumber(u64::MAX)).await;
+        let e = client(ep, 1).list_cluster_nodes("c").await.unwrap_err();
+        assert!(matches!(e, CckError::Decode { .. }), "{e}");
+    }
+
+    #[tokio::test]
+    async fn common_parameter_names_cannot_be_passed_as_business_parameters() {
+        // Nothing listens on port 1; the request must be refused before sending.
+        let c = client("http://127.0.0.1:1/cck/v1".into(), 100);
+        for name in [
+            "Action",
+            "Signature",
+            "SignatureNonce",
+            "AccessKeyId",
+            "Timestamp",
+        ] {
+            let q = vec![(name.to_owned(), "x".to_owned())];
+            let e = c
+                .send_raw("DescribeClusters", Method::Get, &q, None)
+                .await
+                .unwrap_err();
+            assert!(matches!(e, CckError::InvalidRequest { .. }), "{name}: {e}");
+            assert!(e.to_string().contains(name), "{e}");
+        }
+    }
 }

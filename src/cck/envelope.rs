@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::CckError;
+use super::types::Action;
 
 /// A successful response: the `Data` and the envelope around it.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,9 +33,16 @@ struct RawEnvelope {
     request_id: Option<Value>,
 }
 
+/// A server-supplied string field, on one line: control characters (newlines, escape
+/// sequences) become spaces, so an error built from it stays one line in a terminal or
+/// a log and cannot forge further lines.
 fn text(v: &Option<Value>) -> Option<String> {
     match v {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::String(s)) if !s.is_empty() => Some(
+            s.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect(),
+        ),
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     }
@@ -89,7 +97,8 @@ pub fn decode<T: DeserializeOwned>(
         .unwrap_or_default();
     let request_id = text(&env.request_id).unwrap_or_else(|| "-".into());
     if code == "Success" && (200..300).contains(&status) {
-        let data_value = raw.get("Data").cloned().unwrap_or(Value::Null);
+        let mut data_value = raw.get("Data").cloned().unwrap_or(Value::Null);
+        tolerate_quirks(&mut data_value);
         let data = serde_path_to_error::deserialize(data_value).map_err(|e| CckError::Decode {
             action: action.into(),
             status,
@@ -108,6 +117,15 @@ pub fn decode<T: DeserializeOwned>(
     } else {
         msg
     };
+    let mutating = Action::from_name(action).is_some_and(Action::is_mutating);
+    if mutating && matches!(status, 502..=504) {
+        // A gateway in front of the API answered: the call may have been applied.
+        return Err(CckError::UnknownOutcome {
+            action: action.into(),
+            endpoint: endpoint.into(),
+            detail: format!("HTTP {status} {code}: {msg} (RequestId {request_id})"),
+        });
+    }
     if status == 429 || is_throttling_code(&code) {
         return Err(CckError::Throttled {
             action: action.into(),
@@ -124,6 +142,23 @@ pub fn decode<T: DeserializeOwned>(
         msg,
         request_id,
     })
+}
+
+/// Makes `Data` readable despite what real backends do: a `null` field means "absent"
+/// (so the field's default applies), and a cluster that carries both spellings of
+/// `K8sVersion` keeps the documented one.
+fn tolerate_quirks(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            if map.contains_key("K8SVersion") && map.contains_key("K8sVersion") {
+                map.remove("K8SVersion");
+            }
+            map.values_mut().for_each(tolerate_quirks);
+        }
+        Value::Array(items) => items.iter_mut().for_each(tolerate_quirks),
+        _ => {}
+    }
 }
 
 /// A body that is not an envelope. Gateways answer 502/503/504 with HTML pages: the
@@ -252,6 +287,46 @@ mod tests {
         let e = decode::<NodePage>("DescribeClusterNodes", EP, 200, body).unwrap_err();
         let s = e.to_string();
         assert!(s.contains("Nodes[0].Cpu"), "{s}");
+    }
+
+    #[test]
+    fn server_text_cannot_break_the_error_onto_several_lines() {
+        let body = br#"{"Code":"Invalid\nParameter","Msg":"first line\r\nsecond line\u001b[31m","RequestId":"r\n1"}"#;
+        let e = decode::<Value>("DescribeTask", EP, 400, body).unwrap_err();
+        let s = e.to_string();
+        assert!(!s.chars().any(char::is_control), "{s:?}");
+        assert!(s.contains("first line") && s.contains("second line"), "{s}");
+        let body =
+            br#"{"Code":"Success","Msg":"a\nb","Data":{"Status":"Finish"},"RequestId":"r\n2"}"#;
+        let ok: Success<TaskInfo> = decode("DescribeTask", EP, 200, body).unwrap();
+        assert!(!ok.request_id.contains('\n'));
+    }
+
+    #[test]
+    fn nulls_and_both_version_spellings_are_tolerated() {
+        let body = br#"{"Code":"Success","RequestId":"r","Data":[{"ClusterId":"c","NodeNum":null,
+            "K8SVersion":"1.19.3","K8sVersion":"1.20.1","Snats":null,"Status":null}]}"#;
+        let ok: Success<Vec<crate::cck::types::Cluster>> =
+            decode("DescribeClusters", EP, 200, body).unwrap();
+        assert_eq!(ok.data[0].k8s_version, "1.20.1");
+        assert_eq!(ok.data[0].node_num, 0);
+        assert!(ok.data[0].snats.is_empty());
+        let body = br#"{"Code":"Success","RequestId":"r","Data":{"Nodes":[{"NodeId":"n","PublicIp":null,"Status":null}],"Total":1}}"#;
+        let ok: Success<NodePage> = decode("DescribeClusterNodes", EP, 200, body).unwrap();
+        assert_eq!(ok.data.nodes[0].node_id, "n");
+    }
+
+    #[test]
+    fn gateway_errors_on_mutations_are_unknown_outcomes_even_with_an_envelope() {
+        let body = br#"{"Code":"GatewayTimeout","Msg":"upstream timed out","RequestId":"r"}"#;
+        let e = decode::<Value>("CreateClusterNodes", EP, 504, body).unwrap_err();
+        assert!(matches!(e, CckError::UnknownOutcome { .. }), "{e}");
+        assert!(e.may_have_taken_effect());
+        let e = decode::<Value>("DescribeTask", EP, 504, body).unwrap_err();
+        assert!(matches!(e, CckError::Api { .. }) && e.is_transient());
+        let body = br#"{"Code":"InternalError","Msg":"boom","RequestId":"r"}"#;
+        let e = decode::<Value>("DeleteClusterNodes", EP, 500, body).unwrap_err();
+        assert!(!e.may_have_taken_effect(), "the API itself said it failed");
     }
 
     #[test]

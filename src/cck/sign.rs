@@ -23,6 +23,18 @@ pub const SIGNATURE_VERSION: &str = "1.0";
 /// `Version` (API version) sent on every request.
 pub const API_VERSION: &str = "2019-08-08";
 
+/// The common query parameters: set by the signer, never by the caller.
+pub const COMMON_PARAMS: [&str; 8] = [
+    "Action",
+    "AccessKeyId",
+    "SignatureMethod",
+    "SignatureVersion",
+    "SignatureNonce",
+    "Timestamp",
+    "Version",
+    "Signature",
+];
+
 /// Everything but the RFC 3986 unreserved characters `A-Z a-z 0-9 - _ . ~` is encoded.
 const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')

@@ -12,19 +12,13 @@ use crate::sim::config::AuthConfig;
 use crate::sim::error::ApiError;
 use crate::sim::validate::clip;
 use jiff::Timestamp;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 
-/// The parameters every request carries besides its business parameters.
-pub const COMMON_PARAMS: [&str; 8] = [
-    "Action",
-    "AccessKeyId",
-    "SignatureMethod",
-    "SignatureVersion",
-    "SignatureNonce",
-    "Timestamp",
-    "Version",
-    "Signature",
-];
+/// The parameters every request carries besides its business parameters (`Action`
+/// first).
+pub use crate::cck::sign::COMMON_PARAMS;
 
 const MAX_NONCE_LEN: usize = 128;
 
@@ -147,21 +141,31 @@ pub fn authenticate(
     })
 }
 
-/// Nonces accepted recently, per access key. An entry lives until its request's
-/// timestamp leaves the skew window (after that the timestamp check rejects a replay),
-/// so memory is bounded by the request rate; `cap` bounds it absolutely.
+/// Nonces accepted recently, per access key.
+///
+/// An entry lives as long as a replay of its request could still pass the timestamp
+/// check, i.e. through the second `Timestamp + skew`; after that the timestamp check
+/// rejects a replay on its own. Entries expire by their own deadline (a min-heap), not
+/// by arrival order, so one request stamped in the future cannot keep expired entries
+/// alive behind it. Memory is bounded by the request rate times the window, and by
+/// `cap` absolutely; at the cap the entry closest to expiry is dropped first.
+///
+/// Each entry is a keyed 128-bit digest of (access key id, nonce) and its deadline,
+/// about 70 bytes whatever the nonce length, instead of two copies of both strings.
 pub struct NonceCache {
-    seen: HashMap<(String, String), i64>,
-    order: VecDeque<(i64, (String, String))>,
+    seen: HashMap<u128, i64>,
+    expiry: BinaryHeap<Reverse<(i64, u128)>>,
     cap: usize,
+    hashers: (RandomState, RandomState),
 }
 
 impl NonceCache {
     pub fn new(cap: usize) -> Self {
         Self {
             seen: HashMap::new(),
-            order: VecDeque::new(),
+            expiry: BinaryHeap::new(),
             cap,
+            hashers: (RandomState::new(), RandomState::new()),
         }
     }
 
@@ -173,6 +177,26 @@ impl NonceCache {
         self.seen.is_empty()
     }
 
+    fn digest(&self, access_key_id: &str, nonce: &str) -> u128 {
+        // `str` hashes with a terminator, so the pair is unambiguous; two independent
+        // random SipHash keys make collisions impossible to aim for.
+        let hi = self.hashers.0.hash_one((access_key_id, nonce));
+        let lo = self.hashers.1.hash_one((access_key_id, nonce));
+        (u128::from(hi) << 64) | u128::from(lo)
+    }
+
+    fn pop_soonest(&mut self) -> bool {
+        match self.expiry.pop() {
+            Some(Reverse((exp, key))) => {
+                if self.seen.get(&key) == Some(&exp) {
+                    self.seen.remove(&key);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Rejects a nonce seen within its window, otherwise remembers it.
     pub fn check_and_record(
         &mut self,
@@ -181,17 +205,14 @@ impl NonceCache {
         now: Timestamp,
     ) -> Result<(), ApiError> {
         let now_s = now.as_second();
-        while let Some((exp, _)) = self.order.front() {
-            if *exp > now_s {
-                break;
-            }
-            if let Some((exp, key)) = self.order.pop_front()
-                && self.seen.get(&key) == Some(&exp)
-            {
-                self.seen.remove(&key);
-            }
+        while self
+            .expiry
+            .peek()
+            .is_some_and(|Reverse((exp, _))| *exp <= now_s)
+        {
+            self.pop_soonest();
         }
-        let key = (v.access_key_id.clone(), v.nonce.clone());
+        let key = self.digest(&v.access_key_id, &v.nonce);
         if self.seen.get(&key).is_some_and(|exp| *exp > now_s) {
             return Err(ApiError::new(
                 403,
@@ -202,21 +223,19 @@ impl NonceCache {
                 ),
             ));
         }
+        // The timestamp check still accepts a replay at `Timestamp + skew` exactly, so
+        // the entry must outlive that second.
         let exp = v
             .timestamp
             .as_second()
             .saturating_add(i64::try_from(skew_seconds).unwrap_or(i64::MAX))
-            .max(now_s + 1);
-        self.seen.insert(key.clone(), exp);
-        self.order.push_back((exp, key));
+            .saturating_add(1)
+            .max(now_s.saturating_add(1));
+        self.seen.insert(key, exp);
+        self.expiry.push(Reverse((exp, key)));
         while self.seen.len() > self.cap {
-            match self.order.pop_front() {
-                Some((exp, key)) => {
-                    if self.seen.get(&key) == Some(&exp) {
-                        self.seen.remove(&key);
-                    }
-                }
-                None => break,
+            if !self.pop_soonest() {
+                break;
             }
         }
         Ok(())

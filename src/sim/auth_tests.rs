@@ -269,3 +269,73 @@ fn nonces_are_single_use_within_the_window_and_memory_is_bounded() {
     }
     assert_eq!(small.len(), 3);
 }
+
+#[test]
+fn a_replay_in_the_last_second_of_the_window_is_still_rejected() {
+    // The timestamp check accepts |now - Timestamp| <= skew, so at exactly
+    // Timestamp + skew a replay passes it; the nonce must still be remembered then.
+    let t0 = t("2024-05-26T06:00:00Z");
+    let edge = t("2024-05-26T06:15:00Z");
+    let p = signed("GET", "DescribeTask", &[("TaskId", "x")], t0);
+    let v = auth(&p, "GET", t0, false).unwrap();
+    let mut cache = NonceCache::new(1000);
+    cache.check_and_record(&v, 900, t0).unwrap();
+    let replay = auth(&p, "GET", edge, false).expect("still inside the timestamp window");
+    let e = cache.check_and_record(&replay, 900, edge).unwrap_err();
+    assert_eq!(e.code, "SignatureNonceUsed");
+    // One second later the timestamp check rejects it, and the entry may go.
+    let later = t("2024-05-26T06:15:01Z");
+    assert_eq!(
+        auth(&p, "GET", later, false).unwrap_err().code,
+        "InvalidTimestamp"
+    );
+}
+
+#[test]
+fn entries_expire_by_their_own_deadline_not_by_arrival_order() {
+    // A request stamped in the future (within the skew) is remembered longer; it must
+    // not keep entries that arrived after it, and expired already, alive.
+    let t0 = t("2024-05-26T06:00:00Z");
+    let mut cache = NonceCache::new(1000);
+    let future = t("2024-05-26T06:10:00Z");
+    cache
+        .check_and_record(&verified("k", "early-future", future), 900, t0)
+        .unwrap();
+    for i in 0..100 {
+        cache
+            .check_and_record(&verified("k", &format!("n{i}"), t0), 900, t0)
+            .unwrap();
+    }
+    let later = t("2024-05-26T06:15:01Z");
+    cache
+        .check_and_record(&verified("k", "fresh", later), 900, later)
+        .unwrap();
+    assert_eq!(
+        cache.len(),
+        2,
+        "only the future-stamped entry and the fresh one"
+    );
+}
+
+#[test]
+fn at_capacity_the_entry_closest_to_expiry_is_dropped_first() {
+    let t0 = t("2024-05-26T06:00:00Z");
+    let mut cache = NonceCache::new(2);
+    let long = t("2024-05-26T06:10:00Z");
+    cache
+        .check_and_record(&verified("k", "long", long), 900, t0)
+        .unwrap();
+    cache
+        .check_and_record(&verified("k", "short", t0), 900, t0)
+        .unwrap();
+    cache
+        .check_and_record(&verified("k", "third", t0), 900, t0)
+        .unwrap();
+    assert_eq!(cache.len(), 2);
+    // The longest-lived entry survived eviction.
+    assert!(
+        cache
+            .check_and_record(&verified("k", "long", long), 900, t0)
+            .is_err()
+    );
+}

@@ -46,7 +46,9 @@ pub(crate) fn alloc_private_ips(c: &mut SimCluster, n: usize) -> Vec<String> {
         .map(|n| n.node.private_ip.as_str())
         .chain(c.snats.iter().map(|s| s.private_ip.as_str()))
         .collect();
-    let mut out = Vec::with_capacity(n);
+    // `n` comes from a request (Num), bounded only by `limits.maxCreateNum`: never size
+    // an allocation by it beyond what the address space can hold.
+    let mut out = Vec::with_capacity(n.min(IP_SPACE as usize));
     let mut cursor = c.next_ip;
     for _ in 0..IP_SPACE {
         if out.len() == n {

@@ -225,3 +225,17 @@ fn an_admin_change_during_a_task_wins() {
             .contains("does not exist")
     );
 }
+
+#[test]
+fn an_impossible_address_request_is_refused_without_a_giant_allocation() {
+    // `limits.maxCreateNum` is not bounded by the address space, so Num can be huge.
+    let mut w = world();
+    let before = w.state().clone();
+    let c = &mut w.state.clusters[0];
+    let ips = crate::sim::placement::alloc_private_ips(c, usize::MAX / 2);
+    assert!(
+        ips.len() < 70_000,
+        "fewer than asked, at most the address space"
+    );
+    assert_eq!(w.state(), &before, "the cursor is left alone");
+}
