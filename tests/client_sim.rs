@@ -70,6 +70,7 @@ fn create_request(num: u32) -> CreateClusterNodesRequest {
 }
 
 async fn admin(sim: &SimHandle, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    cck_operator::install_crypto_provider();
     let http = reqwest::Client::new();
     let mut req = http.request(method, format!("{}{}", sim.admin_url(), path));
     if let Some(b) = body {
