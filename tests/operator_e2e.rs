@@ -343,9 +343,16 @@ async fn unowned_nodes_are_never_touched_and_can_be_adopted() {
         .iter()
         .map(|n| n["NodeId"].as_str().unwrap().to_owned())
         .collect();
-    let _op = Operator::start(&ctx, &sim);
+    let op = Operator::start(&ctx, &sim);
     apply(&ctx, &pool_yaml("workers", 1, "")).await;
     wait_ready(&ctx, "workers", 1).await;
+    let gauge = format!("cck_unowned_worker_nodes{{cluster=\"{CLUSTER}\"}} 2");
+    wait_for(
+        "the unowned nodes to be reported as a metric",
+        TIMEOUT,
+        || async { op.metrics().await.contains(&gauge).then_some(()) },
+    )
+    .await;
     ctx.kubectl(
         &["-n", &ctx.namespace, "scale", "cnp/workers", "--replicas=0"],
         None,

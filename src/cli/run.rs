@@ -34,6 +34,9 @@ pub struct RunArgs {
     /// Pools reconciled at once.
     #[arg(long, default_value_t = 8)]
     pub concurrency: u16,
+    /// Address of the /metrics and /healthz endpoint ("none" to disable).
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    pub metrics_addr: String,
 }
 
 pub async fn run(args: RunArgs) -> ExitCode {
@@ -56,7 +59,18 @@ pub async fn run(args: RunArgs) -> ExitCode {
         ..Settings::default()
     };
     settings.timing.backoff_base = Duration::from_millis(args.backoff_base_ms.max(1));
+    let metrics_addr = match args.metrics_addr.as_str() {
+        "none" | "" => None,
+        a => match a.parse() {
+            Ok(addr) => Some(addr),
+            Err(e) => {
+                eprintln!("error: --metrics-addr {a:?} is not an address like 0.0.0.0:9464 ({e})");
+                return ExitCode::from(2);
+            }
+        },
+    };
     let options = RunOptions {
+        metrics_addr,
         client_config: ClientConfig {
             endpoint: args.endpoint,
             requests_per_second: args.requests_per_second,

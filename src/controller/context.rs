@@ -12,6 +12,7 @@ use crate::api::v1alpha1::CckNodePool;
 use crate::cck::Credentials;
 
 use super::cloud::{Clients, ClusterViews};
+use super::metrics::Metrics;
 use super::progress::Timing;
 
 /// The finalizer that holds a pool until its nodes are released (or retained).
@@ -60,6 +61,7 @@ pub struct Context {
     pub recorder: Recorder,
     pub store: Store<CckNodePool>,
     pub settings: Settings,
+    pub metrics: std::sync::Arc<Metrics>,
     /// Pools (namespace/name) with an unresolved create, per cluster, as this process
     /// knows it right now (the store may lag our own writes by a moment).
     pub open_intents: Mutex<HashMap<String, HashSet<String>>>,

@@ -20,6 +20,15 @@ use super::ledger::{self, IntentVerdict, LedgerChanges};
 use super::reconcile::Run;
 use super::{inputs, progress};
 
+/// The metric label of a mutation's result.
+fn outcome_label<T>(result: &Result<T, CckError>) -> &'static str {
+    match result {
+        Ok(_) => "accepted",
+        Err(e) if e.may_have_taken_effect() => "unknown",
+        Err(_) => "failed",
+    }
+}
+
 impl Run {
     fn failed(&mut self, e: &CckError, what: &str) {
         let note = format!("{what}: {e}");
@@ -51,6 +60,9 @@ impl Run {
                     .map_or_else(|| id.clone(), |n| n.name.clone())
             })
             .collect();
+        self.ctx
+            .metrics
+            .mutation(action.name(), outcome_label(&result));
         match result {
             Ok(task) => {
                 let note = format!(
@@ -287,6 +299,9 @@ impl Run {
         let request = self.create_request(count, password, command);
         let result = client.create_cluster_nodes(&request).await;
         self.ctx.views.invalidate(&cluster).await;
+        self.ctx
+            .metrics
+            .mutation(Action::CreateClusterNodes.name(), outcome_label(&result));
         match result {
             Ok(task) => {
                 if let Some(i) = self.status.create_intent.as_mut() {

@@ -16,6 +16,7 @@ pub mod context;
 mod execute;
 pub mod inputs;
 pub mod ledger;
+pub mod metrics;
 pub mod planner;
 pub mod progress;
 pub mod reconcile;

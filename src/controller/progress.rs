@@ -140,6 +140,22 @@ pub fn backoff_remaining(retry: Option<&RetryState>, now: Timestamp) -> Option<D
     (left.is_positive()).then(|| left.unsigned_abs())
 }
 
+/// When to poll running tasks again: `base` while they are young, then a tenth of the
+/// youngest running task's age (a create that has run 5 minutes is polled every 30 s),
+/// never more than 30 s apart.
+pub fn poll_delay(tasks: &[CloudTask], now: Timestamp, base: Duration) -> Duration {
+    let youngest = tasks
+        .iter()
+        .filter(|t| t.state == TaskState::Running)
+        .filter_map(|t| ts(&t.submitted_at))
+        .map(|s| now.duration_since(s).unsigned_abs())
+        .min();
+    match youngest {
+        Some(age) => (age / 10).clamp(base, Duration::from_secs(30).max(base)),
+        None => base,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +271,18 @@ mod tests {
         trim_history(&mut tasks, 2);
         let ids: Vec<_> = tasks.iter().map(|t| t.task_id.as_str()).collect();
         assert_eq!(ids, ["t1", "t4", "t5"]);
+    }
+
+    #[test]
+    fn polling_slows_down_as_tasks_age() {
+        let base = Duration::from_secs(3);
+        let mut task = running(Action::CreateClusterNodes);
+        let at = |task: &CloudTask, s: &str| poll_delay(std::slice::from_ref(task), t(s), base);
+        assert_eq!(at(&task, "2026-12-03T00:00:05Z"), base);
+        assert_eq!(at(&task, "2026-12-03T00:02:00Z"), Duration::from_secs(12));
+        assert_eq!(at(&task, "2026-12-03T01:00:00Z"), Duration::from_secs(30));
+        task.state = TaskState::Succeeded;
+        assert_eq!(at(&task, "2026-12-03T01:00:00Z"), base);
     }
 
     #[test]

@@ -226,8 +226,15 @@ impl Run {
                 !owned_here.contains(n.node_id.as_str()) && !owned_by_others.contains(&n.node_id)
             })
             .count();
+        self.ctx
+            .metrics
+            .unowned_workers
+            .get_or_create(&super::metrics::ClusterLabels {
+                cluster: self.cluster().to_owned(),
+            })
+            .set(unowned as i64);
         if unowned > 0 {
-            tracing::debug!(
+            tracing::info!(
                 cluster = self.cluster(),
                 unowned,
                 "worker nodes that no pool owns are left alone"
@@ -239,7 +246,11 @@ impl Run {
         Ok(if let Some((secs, _)) = &self.summary.backoff {
             Requeue::requeue(Duration::from_secs(*secs))
         } else if in_flight || !self.summary.waiting.is_empty() || self.summary.deleting {
-            Requeue::requeue(settings.poll_interval)
+            Requeue::requeue(progress::poll_delay(
+                &self.status.tasks,
+                self.now,
+                settings.poll_interval,
+            ))
         } else {
             Requeue::requeue(settings.resync_interval)
         })

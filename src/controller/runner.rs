@@ -23,6 +23,12 @@ use super::reconcile::reconcile;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(
         "the CckNodePool CRD is not installed or not readable ({0}); install it with: cck-operator crd | kubectl apply --server-side -f - (API servers before 1.25: cck-operator crd --without-cel)"
     )]
@@ -37,9 +43,17 @@ pub struct RunOptions {
     pub namespace: Option<String>,
     pub settings: Settings,
     pub concurrency: u16,
+    /// Where to serve /metrics and /healthz (None: not served).
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
-fn error_policy(pool: Arc<CckNodePool>, error: &ReconcileError, _ctx: Arc<Context>) -> Requeue {
+fn error_policy(pool: Arc<CckNodePool>, error: &ReconcileError, ctx: Arc<Context>) -> Requeue {
+    ctx.metrics
+        .reconcile_errors
+        .get_or_create(&super::metrics::ErrorLabels {
+            kind: error.metric_label().into(),
+        })
+        .inc();
     tracing::warn!(pool = %pool.name_any(), kind = error.metric_label(), %error, "reconcile failed; retrying");
     Requeue::requeue(Duration::from_secs(5))
 }
@@ -88,7 +102,15 @@ pub async fn run(kube: kube::Client, options: RunOptions) -> Result<(), RunError
         controller: "cck-operator".into(),
         instance: std::env::var("POD_NAME").ok(),
     };
+    let metrics = Arc::new(super::metrics::Metrics::default());
+    if let Some(addr) = options.metrics_addr {
+        let bound = super::metrics::serve(metrics.clone(), addr)
+            .await
+            .map_err(|source| RunError::Metrics { addr, source })?;
+        tracing::info!(%bound, "serving /metrics and /healthz");
+    }
     let ctx = Arc::new(Context {
+        metrics,
         recorder: Recorder::new(kube.clone(), reporter),
         clients: Clients::new(options.client_config),
         views: ClusterViews::default(),

@@ -59,6 +59,8 @@ pub async fn install_crd(ctx: &TestContext) {
 /// The operator binary, watching the test's namespace, killed on drop.
 pub struct Operator {
     child: tokio::process::Child,
+    /// `http://127.0.0.1:PORT/metrics`.
+    pub metrics_url: String,
 }
 
 impl Operator {
@@ -73,6 +75,11 @@ impl Operator {
             .append(true)
             .open(&log)
             .expect("operator log file");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let metrics_addr = format!("127.0.0.1:{port}");
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cck-operator"))
             .args([
                 "run",
@@ -90,6 +97,8 @@ impl Operator {
                 "500",
                 "--requests-per-second",
                 "500",
+                "--metrics-addr",
+                &metrics_addr,
             ])
             .args(extra)
             .env("KUBECONFIG", &ctx.plane().kubeconfig_env)
@@ -101,7 +110,19 @@ impl Operator {
             .kill_on_drop(true)
             .spawn()
             .expect("cck-operator run starts");
-        Operator { child }
+        Operator {
+            child,
+            metrics_url: format!("http://{metrics_addr}/metrics"),
+        }
+    }
+
+    /// The operator's metrics text (empty while it is not serving yet).
+    pub async fn metrics(&self) -> String {
+        cck_operator::install_crypto_provider();
+        match reqwest::get(&self.metrics_url).await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
     }
 
     /// SIGKILL, as a crash would.
