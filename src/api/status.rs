@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 #[derive(schemars::JsonSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CckNodePoolStatus {
+    /// The cluster the ledger's nodes belong to (spec.clusterId when first reconciled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
     /// The spec generation this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
@@ -64,6 +67,10 @@ pub struct PoolNode {
     /// How the pool came to own it: Created (by one of its creates) or Adopted.
     #[serde(default)]
     pub origin: NodeOrigin,
+    /// RFC 3339: when a listing first lacked this node. One missing observation is not
+    /// enough to forget a node (a listing can be incomplete); see docs/ownership.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_since: Option<String>,
 }
 
 #[derive(

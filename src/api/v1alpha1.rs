@@ -260,9 +260,10 @@ pub struct LocalObjectRef {
     pub name: String,
 }
 
-/// How the pool shrinks. Nodes named in `removeFirst` go first, then unhealthy ones
-/// (Error or an unknown status), then stopped ones, then the rest in `order`.
-/// Nodes with an operation in progress are never chosen.
+/// How the pool shrinks. Nodes in Error are always replaced; stopped nodes the pool does
+/// not need are deleted; of the running nodes, those named in `removeFirst` go first,
+/// then the rest in `order`. Nodes with an operation in progress or in a status the
+/// operator does not know are never chosen.
 #[derive(schemars::JsonSchema, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScaleDownPolicy {

@@ -366,7 +366,15 @@ impl CckClient {
         ];
         let ok: Success<Option<NodePage>> =
             self.call(Action::DescribeClusterNodes, q, None).await?;
-        let mut page = ok.data.unwrap_or_default();
+        // A success without Data would read as "the cluster has no nodes".
+        let Some(mut page) = ok.data else {
+            return Err(CckError::Decode {
+                action: Action::DescribeClusterNodes.name().into(),
+                status: 200,
+                reason: "Code Success but no Data".into(),
+                snippet: ok.raw.to_string().chars().take(200).collect(),
+            });
+        };
         // Total is documented both inside Data and at top level; trust the larger.
         if let Some(top) = ok.raw.get("Total").and_then(Value::as_u64) {
             page.total = page.total.max(top);
@@ -405,7 +413,16 @@ impl CckClient {
                     new += 1;
                 }
             }
-            if got < size as usize || (page.total > 0 && nodes.len() as u64 == page.total) {
+            // A short page ends the list unless Total says there is more (a server may
+            // cap PageSize below what was asked); a full page ends it only when exactly
+            // Total nodes have been seen (an understated Total must not truncate it).
+            let seen_all = page.total > 0 && nodes.len() as u64 >= page.total;
+            let complete = if got < size as usize {
+                page.total == 0 || seen_all
+            } else {
+                page.total > 0 && nodes.len() as u64 == page.total
+            };
+            if got == 0 || complete {
                 return Ok(nodes);
             }
             if new == 0 {
@@ -574,6 +591,8 @@ mod tests {
         TotalTooSmall(u64),
         /// Always the first page, whatever PageNumber says, with this Total.
         IgnoresPageNumber(u64),
+        /// Pages of at most this many nodes whatever PageSize says, true Total.
+        CapsPageSize(usize),
     }
 
     async fn fake_server(nodes: usize, paging: Paging) -> (String, Arc<AtomicUsize>) {
@@ -592,7 +611,10 @@ mod tests {
                             .find(|(k, _)| k == name)
                             .and_then(|(_, v)| v.parse::<usize>().ok())
                     };
-                    let size = get("PageSize").unwrap_or(20);
+                    let size = match paging {
+                        Paging::CapsPageSize(cap) => get("PageSize").unwrap_or(20).min(cap),
+                        _ => get("PageSize").unwrap_or(20),
+                    };
                     let number = match paging {
                         Paging::IgnoresPageNumber(_) => 1,
                         _ => get("PageNumber").unwrap_or(1),
@@ -609,6 +631,10 @@ mod tests {
                         Paging::TotalTooSmall(t) | Paging::IgnoresPageNumber(t) => {
                             data["Total"] = t.into();
                             env["Total"] = t.into();
+                        }
+                        Paging::CapsPageSize(_) => {
+                            data["Total"] = nodes.into();
+                            env["Total"] = nodes.into();
                         }
                     }
                     env["Data"] = data;
@@ -645,6 +671,14 @@ mod tests {
         let nodes = client(ep, 3).list_cluster_nodes("c").await.unwrap();
         assert_eq!(nodes.len(), 7);
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_caps_the_page_size_is_read_to_the_end() {
+        let (ep, _) = fake_server(250, Paging::CapsPageSize(50)).await;
+        let nodes = client(ep, 100).list_cluster_nodes("c").await.unwrap();
+        // Pages are offset by the server's size: 0-49, 50-99, ... all 250 are reached.
+        assert_eq!(nodes.len(), 250);
     }
 
     #[tokio::test]

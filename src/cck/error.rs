@@ -117,6 +117,28 @@ impl CckError {
         }
     }
 
+    /// The error without its RequestId, for conditions: the same failure gives the
+    /// same text, so repeating it does not rewrite the object's status.
+    pub fn summary(&self) -> String {
+        match self {
+            CckError::Api {
+                action,
+                status,
+                code,
+                msg,
+                ..
+            }
+            | CckError::Throttled {
+                action,
+                status,
+                code,
+                msg,
+                ..
+            } => format!("{action} failed: HTTP {status}, Code {code}: {msg}"),
+            other => other.to_string(),
+        }
+    }
+
     /// A short, stable label for metrics and conditions.
     pub fn kind(&self) -> &'static str {
         match self {

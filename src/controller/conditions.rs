@@ -19,8 +19,8 @@ pub struct Summary {
     pub invalid: Option<String>,
     /// A referenced object, the cloud or a runtime check failed: (reason, message).
     pub blocked: Option<(String, String)>,
-    /// Mutations are held back until the backoff ends: (seconds left, last error).
-    pub backoff: Option<(u64, String)>,
+    /// Mutations are held back until the backoff ends: (until, RFC 3339; last error).
+    pub backoff: Option<(String, String)>,
     /// Tasks in flight plus an unresolved create.
     pub in_flight: usize,
     pub waiting: Vec<String>,
@@ -68,11 +68,11 @@ pub fn evaluate(s: &Summary) -> (&'static str, Vec<Wanted>) {
         ("True", "InvalidSpec".to_owned(), m.clone())
     } else if let Some((r, m)) = &s.blocked {
         ("True", r.clone(), m.clone())
-    } else if let Some((secs, e)) = &s.backoff {
+    } else if let Some((until, e)) = &s.backoff {
         (
             "True",
             "BackingOff".to_owned(),
-            format!("retrying in {secs}s after: {e}"),
+            format!("no cloud mutation before {until}; last error: {e}"),
         )
     } else if c.unhealthy > 0 {
         (

@@ -37,6 +37,8 @@ pub struct Settings {
     pub max_per_call: usize,
     /// Finished tasks kept in status.
     pub task_history: usize,
+    /// How long listings must lack an owned node before the pool forgets it.
+    pub vanish_after: Duration,
 }
 
 impl Default for Settings {
@@ -49,6 +51,7 @@ impl Default for Settings {
             resync_interval: Duration::from_secs(60),
             max_per_call: 100,
             task_history: 10,
+            vanish_after: Duration::from_secs(30),
         }
     }
 }
@@ -74,6 +77,14 @@ impl Context {
         if open {
             set.insert(pool.to_owned());
         } else {
+            set.remove(pool);
+        }
+    }
+
+    /// Forgets a pool that no longer exists (its finalizer may have been removed by hand).
+    pub fn forget_pool(&self, pool: &str) {
+        let mut map = self.open_intents.lock().unwrap_or_else(|p| p.into_inner());
+        for set in map.values_mut() {
             set.remove(pool);
         }
     }

@@ -119,12 +119,10 @@ impl Run {
             cluster_id: Some(spec.cluster_id.clone()),
             ..DescribeClustersQuery::default()
         };
-        let clusters = client.describe_clusters(&query).await.map_err(|e| {
-            (
-                "CloudUnavailable".to_owned(),
-                format!("DescribeClusters: {e}"),
-            )
-        })?;
+        let clusters = client
+            .describe_clusters(&query)
+            .await
+            .map_err(|e| ("CloudUnavailable".to_owned(), e.summary()))?;
         let Some(cluster) = clusters.iter().find(|c| c.cluster_id == spec.cluster_id) else {
             return Err((
                 "ClusterNotFound".into(),
@@ -147,12 +145,7 @@ impl Run {
             let nats = client
                 .describe_cluster_nats(&spec.cluster_id)
                 .await
-                .map_err(|e| {
-                    (
-                        "CloudUnavailable".to_owned(),
-                        format!("DescribeClusterNats: {e}"),
-                    )
-                })?;
+                .map_err(|e| ("CloudUnavailable".to_owned(), e.summary()))?;
             let missing: Vec<&String> = spec
                 .template
                 .snat_ids
@@ -268,10 +261,7 @@ impl Run {
         let baseline = match self.ctx.views.nodes(client, &cluster, Duration::ZERO).await {
             Ok(n) => n,
             Err(e) => {
-                self.summary.blocked = Some((
-                    "CloudUnavailable".into(),
-                    format!("DescribeClusterNodes: {e}"),
-                ));
+                self.summary.blocked = Some(("CloudUnavailable".into(), e.summary()));
                 return Ok(());
             }
         };

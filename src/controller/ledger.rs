@@ -34,15 +34,24 @@ fn to_pool_node(n: &Node, origin: NodeOrigin) -> PoolNode {
         private_ip: n.private_ip.clone(),
         created: n.create_time.clone(),
         origin,
+        missing_since: None,
     }
 }
 
+/// The status an owned node shows while listings lack it (not yet forgotten).
+pub const MISSING: &str = "Missing";
+
 /// Refreshes every owned node from the cloud's view. A node that disappeared was either
-/// released by one of our delete tasks (`deleting`) or vanished (someone else removed it).
+/// released by one of our delete tasks (`deleting`: forgotten at once) or vanished
+/// (someone else removed it): a vanished node is kept as `Missing` until listings have
+/// lacked it for `vanish_after`, so one incomplete listing cannot make the pool forget
+/// (and leak) a node, then create a replacement.
 pub fn refresh(
     ledger: &[PoolNode],
     cluster: &[Node],
     deleting: &HashSet<String>,
+    now: Timestamp,
+    vanish_after: Duration,
     changes: &mut LedgerChanges,
 ) -> Vec<PoolNode> {
     let mut out = Vec::with_capacity(ledger.len());
@@ -52,7 +61,23 @@ pub fn refresh(
             None if deleting.contains(&owned.node_id) => {
                 changes.released.push(owned.node_id.clone())
             }
-            None => changes.vanished.push(owned.node_id.clone()),
+            None => {
+                let since = owned
+                    .missing_since
+                    .as_deref()
+                    .and_then(|s| s.parse::<Timestamp>().ok())
+                    .unwrap_or(now);
+                let gone_for = now.duration_since(since);
+                if !gone_for.is_negative() && gone_for.unsigned_abs() >= vanish_after {
+                    changes.vanished.push(owned.node_id.clone());
+                } else {
+                    out.push(PoolNode {
+                        status: MISSING.into(),
+                        missing_since: Some(since.to_string()),
+                        ..owned.clone()
+                    });
+                }
+            }
         }
     }
     out
@@ -178,11 +203,12 @@ pub fn judge_intent(
     if missing == 0 {
         return IntentVerdict::Resolved { missing: 0 };
     }
-    if intent.state == IntentState::Submitted {
-        return match task {
-            Some(TaskState::Running) | None => IntentVerdict::Keep,
-            Some(_) => IntentVerdict::Resolved { missing },
-        };
+    match (intent.state, task) {
+        (IntentState::Submitted, Some(TaskState::Running)) => return IntentVerdict::Keep,
+        (IntentState::Submitted, Some(_)) => return IntentVerdict::Resolved { missing },
+        // A submitted create whose task record is lost is judged by time, like an
+        // unconfirmed one, so it cannot block the cluster for ever.
+        _ => {}
     }
     let recorded: Timestamp = intent.recorded_at.parse().unwrap_or(now);
     let age = now.duration_since(recorded);
@@ -293,14 +319,46 @@ mod tests {
         let mut a = worker("a", 1);
         a.status = NodeStatus::Ok;
         let c = worker("c", 3);
+        let t0: Timestamp = "2026-12-03T00:00:00Z".parse().unwrap();
+        let wait = Duration::from_secs(30);
         let mut ch = LedgerChanges::default();
-        let out = refresh(&ledger, &[a, c], &set(&[]), &mut ch);
-        assert_eq!(out.len(), 2);
+        let out = refresh(
+            &ledger,
+            &[a.clone(), c.clone()],
+            &set(&[]),
+            t0,
+            wait,
+            &mut ch,
+        );
+        assert_eq!(out.len(), 3, "one missing observation forgets nothing");
         assert_eq!(out[0].status, "Ok");
-        assert_eq!(out[1].origin, NodeOrigin::Adopted);
+        assert_eq!(out[1].status, MISSING);
+        assert_eq!(out[2].origin, NodeOrigin::Adopted);
+        assert!(ch.vanished.is_empty());
+        let t1: Timestamp = "2026-12-03T00:00:10Z".parse().unwrap();
+        let again = refresh(&out, &[a.clone(), c.clone()], &set(&[]), t1, wait, &mut ch);
+        assert_eq!(
+            again[1].missing_since.as_deref(),
+            Some("2026-12-03T00:00:00Z")
+        );
+        let back = refresh(
+            &again,
+            &[a.clone(), worker("b", 2), c.clone()],
+            &set(&[]),
+            t1,
+            wait,
+            &mut ch,
+        );
+        assert_eq!(
+            back[1].missing_since, None,
+            "a node that comes back is no longer missing"
+        );
+        let t2: Timestamp = "2026-12-03T00:00:31Z".parse().unwrap();
+        let out = refresh(&again, &[a, c], &set(&[]), t2, wait, &mut ch);
+        assert_eq!(out.len(), 2);
         assert_eq!(ch.vanished, ["b"]);
         let mut ch = LedgerChanges::default();
-        refresh(&ledger, &[], &set(&["a", "b", "c"]), &mut ch);
+        refresh(&ledger, &[], &set(&["a", "b", "c"]), t0, wait, &mut ch);
         assert_eq!(ch.released.len(), 3);
         assert!(ch.vanished.is_empty());
     }

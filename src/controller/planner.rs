@@ -11,7 +11,7 @@
 //!   nothing;
 //! - unhealthy nodes (`Error`) are deleted and replaced;
 //! - too many nodes: delete victims (named ones first, then by `order`), never nodes
-//!   that are still provisioning;
+//!   that are still provisioning; stopped nodes the pool does not need are deleted too;
 //! - too few: start stopped nodes first, then create the rest in one call, but only when
 //!   no create of any pool in the cluster is unresolved.
 
@@ -259,6 +259,10 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             ));
         }
         deletes.extend(victims);
+    }
+    if active >= desired {
+        // Stopped nodes the pool does not need are surplus.
+        deletes.extend(free(NodeClass::Stopped).iter().map(|n| n.node_id.clone()));
     }
     deletes.truncate(max);
     if !deletes.is_empty() {

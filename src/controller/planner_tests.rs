@@ -148,6 +148,12 @@ fn stopped_nodes_are_started_before_anything_is_created() {
         Case::new(1, ledger).plan().steps,
         [Step::Start(vec!["s1".into()])]
     );
+    let ledger = vec![ready("a", 1), node("s1", "Stopped", "")];
+    assert_eq!(
+        Case::new(1, ledger).plan().steps,
+        [Step::Delete(vec!["s1".into()])],
+        "a stopped node the pool does not need is surplus"
+    );
 }
 
 #[test]
@@ -273,6 +279,7 @@ proptest! {
         nodes in prop::collection::vec(arb_node(), 0..20),
         busy_task in any::<bool>(),
         blocked in any::<bool>(),
+        own_open in any::<bool>(),
     ) {
         let mut seen = HashSet::new();
         let ledger: Vec<PoolNode> = nodes.into_iter().filter(|n| seen.insert(n.node_id.clone())).collect();
@@ -286,7 +293,7 @@ proptest! {
             scale_down: &ScaleDownPolicy::default(),
             ledger: &ledger,
             tasks: &tasks,
-            own_intent_open: false,
+            own_intent_open: own_open,
             cluster_create_blocked: blocked,
             deleting: None,
             max_per_call: 100,
@@ -300,7 +307,8 @@ proptest! {
                 Step::Delete(ids) => for id in ids {
                     prop_assert!(!in_task.contains(id.as_str()));
                     let s = status(id);
-                    prop_assert!(s == "Ok" || s == "Error", "deleted a {} node", s);
+                    let surplus_stopped = s == "Stopped" && p.counts.active() >= replicas;
+                    prop_assert!(s == "Ok" || s == "Error" || surplus_stopped, "deleted a {} node", s);
                     if s == "Ok" { deleted_healthy += 1; }
                     prop_assert!(touched.insert(id.clone()));
                 },
@@ -310,7 +318,7 @@ proptest! {
                     prop_assert!(touched.insert(id.clone()));
                 },
                 Step::Create(n) => {
-                    prop_assert!(!blocked);
+                    prop_assert!(!blocked && !own_open, "never creates while a create is unresolved");
                     prop_assert!(*n > 0);
                 }
             }

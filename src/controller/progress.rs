@@ -72,12 +72,14 @@ pub fn observe_task(
                 TaskPhase::Running => {}
             }
         }
-        Err(e) => task.message = format!("last poll failed: {e}"),
+        Err(e) => task.message = format!("last poll failed: {}", e.summary()),
     }
     if task.state == TaskState::Running {
         let submitted = ts(&task.submitted_at).unwrap_or(now);
         let limit = deadline(&task.action, timing);
-        if now.duration_since(submitted).unsigned_abs() >= limit {
+        // A submission time in the future (a clock stepped back) is no age at all.
+        let age = now.duration_since(submitted);
+        if !age.is_negative() && age.unsigned_abs() >= limit {
             task.state = TaskState::TimedOut;
             task.message = format!(
                 "no final status after {} min (last status {:?})",
@@ -93,15 +95,15 @@ pub fn observe_task(
     false
 }
 
-/// Keeps every running task and the `keep` most recent finished ones.
-pub fn trim_history(tasks: &mut Vec<CloudTask>, keep: usize) {
-    let finished = tasks
-        .iter()
-        .filter(|t| t.state != TaskState::Running)
-        .count();
+/// Keeps every running task, the task an open create refers to (`protect`), and the
+/// `keep` most recent finished ones.
+pub fn trim_history(tasks: &mut Vec<CloudTask>, keep: usize, protect: Option<&str>) {
+    let removable =
+        |t: &CloudTask| t.state != TaskState::Running && Some(t.task_id.as_str()) != protect;
+    let finished = tasks.iter().filter(|t| removable(t)).count();
     let mut drop = finished.saturating_sub(keep);
     tasks.retain(|t| {
-        if drop > 0 && t.state != TaskState::Running {
+        if drop > 0 && removable(t) {
             drop -= 1;
             false
         } else {
@@ -268,9 +270,17 @@ mod tests {
                 ..CloudTask::default()
             })
             .collect();
-        trim_history(&mut tasks, 2);
+        let mut protected = tasks.clone();
+        trim_history(&mut tasks, 2, None);
         let ids: Vec<_> = tasks.iter().map(|t| t.task_id.as_str()).collect();
         assert_eq!(ids, ["t1", "t4", "t5"]);
+        trim_history(&mut protected, 2, Some("t0"));
+        let ids: Vec<_> = protected.iter().map(|t| t.task_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["t0", "t1", "t4", "t5"],
+            "an open create's task is kept"
+        );
     }
 
     #[test]

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use kube::api::{Patch, PatchParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action as Requeue;
 use kube::runtime::events::{Event, EventType};
 use kube::{Api, Resource, ResourceExt};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::api::status::{CckNodePoolStatus, TaskState};
 use crate::api::v1alpha1::CckNodePool;
@@ -42,6 +42,13 @@ pub async fn reconcile(
 ) -> Result<Requeue, ReconcileError> {
     let ns = pool.namespace().ok_or(ReconcileError::NoNamespace)?;
     let api: Api<CckNodePool> = Api::namespaced(ctx.kube.clone(), &ns);
+    // Decide on the object as the API server has it now, never on the informer's copy,
+    // which may not show this controller's own last status write yet (a stale ledger
+    // would create nodes twice and lose the first ones).
+    let Some(pool) = api.get_opt(&pool.name_any()).await?.map(Arc::new) else {
+        ctx.forget_pool(&format!("{ns}/{}", pool.name_any()));
+        return Ok(Requeue::await_change());
+    };
     let deleting = pool.meta().deletion_timestamp.is_some();
     let has_finalizer = pool.finalizers().iter().any(|f| f == FINALIZER);
     if !has_finalizer {
@@ -87,13 +94,30 @@ async fn add_finalizer(api: &Api<CckNodePool>, pool: &CckNodePool) -> Result<(),
 }
 
 impl Run {
+    /// The cluster the ledger is about: the one recorded in status, else the spec's.
     fn cluster(&self) -> &str {
-        &self.pool.spec.cluster_id
+        self.status
+            .cluster_id
+            .as_deref()
+            .unwrap_or(&self.pool.spec.cluster_id)
     }
 
     async fn converge(&mut self) -> Result<Requeue, ReconcileError> {
         let settings = self.ctx.settings.clone();
-        let errors = validate_spec(&self.pool.spec);
+        let mut errors = validate_spec(&self.pool.spec);
+        // Without CEL (API servers before 1.25) nothing stops a clusterId edit: the
+        // ledger would then name nodes of another cluster.
+        if let Some(recorded) = &self.status.cluster_id
+            && recorded != &self.pool.spec.cluster_id
+            && (!self.status.nodes.is_empty() || self.status.create_intent.is_some())
+        {
+            errors.push(crate::api::validation::SpecError {
+                field: "spec.clusterId".into(),
+                message: format!(
+                    "is immutable: the pool owns nodes in cluster {recorded}; set it back, or create another pool"
+                ),
+            });
+        }
         if !errors.is_empty() {
             let msg = errors
                 .iter()
@@ -110,14 +134,38 @@ impl Run {
                 self.event(EventType::Warning, "InvalidSpec", "Validate", msg)
                     .await;
             }
-            if !self.summary.deleting || self.pool.spec.cluster_id.trim().is_empty() {
+            let cluster_known =
+                self.status.cluster_id.is_some() || !self.pool.spec.cluster_id.trim().is_empty();
+            let in_flight = self.status.create_intent.is_some()
+                || self
+                    .status
+                    .tasks
+                    .iter()
+                    .any(|t| t.state == TaskState::Running);
+            if !self.summary.deleting && !in_flight {
+                // Nothing to follow up on: no cloud call until the spec is fixed.
+                self.write_status().await?;
+                return Ok(Requeue::await_change());
+            }
+            if !cluster_known {
                 if self.summary.deleting {
-                    // Nothing can be released without a cluster id: let the pool go.
+                    // Nothing was ever created: let the pool go.
                     return self.remove_finalizer().await;
                 }
                 self.write_status().await?;
                 return Ok(Requeue::await_change());
             }
+            // Go on observing (tasks, the open create) without mutating anything.
+        }
+        if self.status.cluster_id.is_none() && !self.pool.spec.cluster_id.trim().is_empty() {
+            self.status.cluster_id = Some(self.pool.spec.cluster_id.clone());
+        }
+        // Retain forgets the nodes: no cloud call is needed unless a create is open.
+        if self.summary.deleting
+            && self.pool.spec.deletion_policy == crate::api::v1alpha1::DeletionPolicy::Retain
+            && self.status.create_intent.is_none()
+        {
+            return self.remove_finalizer().await;
         }
 
         let ns = self.pool.namespace().unwrap_or_default();
@@ -130,11 +178,16 @@ impl Run {
         .await
         {
             Ok(c) => c,
-            Err(e) => {
-                return self
-                    .blocked(e.reason(), e.to_string(), settings.resync_interval)
-                    .await;
-            }
+            // While the pool is deleted its Secret may already be gone (namespace
+            // deletion): release the nodes with the operator's own credentials.
+            Err(e) => match (self.summary.deleting, self.ctx.default_credentials.clone()) {
+                (true, Some(own)) => own,
+                _ => {
+                    return self
+                        .blocked(e.reason(), e.to_string(), settings.resync_interval)
+                        .await;
+                }
+            },
         };
         let client = match self.ctx.clients.client(&creds) {
             Ok(c) => c,
@@ -150,6 +203,15 @@ impl Run {
         };
 
         let Some(mut nodes) = self.observe(&client, settings.listing_max_age).await? else {
+            let cluster_gone = self
+                .summary
+                .blocked
+                .as_ref()
+                .is_some_and(|(reason, _)| reason == "ClusterNotFound");
+            if self.summary.deleting && cluster_gone {
+                // The cluster is gone, and its nodes with it.
+                return self.remove_finalizer().await;
+            }
             return Ok(Requeue::requeue(
                 settings.poll_interval.max(Duration::from_secs(10)),
             ));
@@ -188,6 +250,7 @@ impl Run {
         });
         self.summary.waiting = plan.waiting.clone();
         let backoff = progress::backoff_remaining(self.status.retry.as_ref(), self.now);
+        let mut backoff_left = None;
         if self.summary.deleting && plan.deletion_complete {
             return self.remove_finalizer().await;
         }
@@ -200,8 +263,26 @@ impl Run {
                 .as_ref()
                 .map(|r| r.last_error.clone())
                 .unwrap_or_default();
-            self.summary.backoff = Some((left.as_secs().max(1), last));
+            let until = self
+                .status
+                .retry
+                .as_ref()
+                .map(|r| r.not_before.clone())
+                .unwrap_or_default();
+            self.summary.backoff = Some((until, last));
+            backoff_left = Some(left);
         } else if self.summary.invalid.is_none() || self.summary.deleting {
+            if plan.counts.unhealthy > 0 && !self.summary.deleting {
+                // Replacing nodes that broke is a failure too: if the cloud keeps
+                // breaking them, replacements slow down instead of churning paid VMs.
+                let note = format!("{} node(s) in Error replaced", plan.counts.unhealthy);
+                self.status.retry = Some(progress::backoff(
+                    self.status.retry.as_ref(),
+                    &note,
+                    self.now,
+                    &self.ctx.settings.timing,
+                ));
+            }
             for step in plan.steps {
                 match step {
                     Step::Delete(ids) => {
@@ -243,8 +324,8 @@ impl Run {
 
         self.write_status().await?;
         let in_flight = self.summary.in_flight > 0;
-        Ok(if let Some((secs, _)) = &self.summary.backoff {
-            Requeue::requeue(Duration::from_secs(*secs))
+        Ok(if let Some(left) = backoff_left {
+            Requeue::requeue(left.max(Duration::from_millis(100)))
         } else if in_flight || !self.summary.waiting.is_empty() || self.summary.deleting {
             Requeue::requeue(progress::poll_delay(
                 &self.status.tasks,
@@ -265,12 +346,14 @@ impl Run {
         match self.ctx.views.nodes(client, self.cluster(), max_age).await {
             Ok(n) => Ok(Some(n)),
             Err(e) => {
-                let reason = if e.code().is_some_and(|c| c.contains("InvalidParameter")) {
+                let reason = if e.code().is_some_and(|c| c.contains("InvalidParameter"))
+                    && e.to_string().contains("not exist")
+                {
                     "ClusterNotFound"
                 } else {
                     "CloudUnavailable"
                 };
-                self.summary.blocked = Some((reason.into(), format!("DescribeClusterNodes: {e}")));
+                self.summary.blocked = Some((reason.into(), e.summary()));
                 self.event(EventType::Warning, reason, "Observe", e.to_string())
                     .await;
                 self.write_status().await?;
@@ -295,7 +378,6 @@ impl Run {
         }
         for t in &finished {
             if t.state == TaskState::Succeeded {
-                self.status.retry = None;
                 let note = format!("{} task {} finished", t.action, t.task_id);
                 self.event(EventType::Normal, "TaskSucceeded", &t.action, note)
                     .await;
@@ -314,7 +396,16 @@ impl Run {
                     .await;
             }
         }
-        progress::trim_history(&mut self.status.tasks, self.ctx.settings.task_history);
+        let protected = self
+            .status
+            .create_intent
+            .as_ref()
+            .and_then(|i| i.task_id.clone());
+        progress::trim_history(
+            &mut self.status.tasks,
+            self.ctx.settings.task_history,
+            protected.as_deref(),
+        );
         !finished.is_empty()
     }
 
@@ -359,7 +450,14 @@ impl Run {
             })
             .flat_map(|t| t.node_ids.iter().cloned())
             .collect();
-        let mut ledger = ledger::refresh(&self.status.nodes, nodes, &deleting_ids, changes);
+        let mut ledger = ledger::refresh(
+            &self.status.nodes,
+            nodes,
+            &deleting_ids,
+            self.now,
+            self.ctx.settings.vanish_after,
+            changes,
+        );
         if !self.summary.deleting {
             ledger::adopt(
                 &mut ledger,
@@ -507,23 +605,42 @@ impl Run {
         conditions::apply(&mut self.status.conditions, wanted, self.now, generation);
         self.status.phase = Some(phase.into());
         self.status.observed_generation = generation;
+        let converged = counts.ready == self.pool.spec.replicas
+            && counts.owned == self.pool.spec.replicas
+            && self.status.create_intent.is_none();
+        if converged {
+            self.status.retry = None;
+        }
         self.status.replicas = counts.owned;
         self.status.ready_replicas = counts.ready;
         self.status.stopped_replicas = counts.stopped;
-        let mut value = serde_json::to_value(&self.status)?;
-        if let Value::Object(map) = &mut value {
-            // Merge patches keep absent keys: clear resolved fields explicitly.
-            for key in ["createIntent", "retry", "phase", "observedGeneration"] {
-                map.entry(key).or_insert(Value::Null);
-            }
+        if self.pool.status.as_ref() == Some(&self.status) {
+            return Ok(());
         }
-        self.api
-            .patch_status(
-                &self.pool.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&json!({ "status": value })),
-            )
-            .await?;
+        let name = self.pool.name_any();
+        let mut object = (*self.pool).clone();
+        object.status = Some(self.status.clone());
+        // A PUT with the resourceVersion we read: a concurrent writer makes it fail (409)
+        // instead of being overwritten, and no stale field survives as in a merge patch.
+        let written = match self
+            .api
+            .replace_status(&name, &PostParams::default(), &object)
+            .await
+        {
+            Err(kube::Error::Api(e)) if e.code == 409 => {
+                // Most often a spec edit (kubectl scale) since we read: the status is
+                // ours alone, so write it over the newer object once.
+                let Some(fresh) = self.api.get_opt(&name).await? else {
+                    return Ok(());
+                };
+                object.metadata = fresh.metadata;
+                self.api
+                    .replace_status(&name, &PostParams::default(), &object)
+                    .await?
+            }
+            other => other?,
+        };
+        self.pool = Arc::new(written);
         Ok(())
     }
 

@@ -11,14 +11,14 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::{Action as Requeue, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, ResourceExt};
 
 use crate::api::v1alpha1::CckNodePool;
 use crate::cck::{ClientConfig, Credentials};
 
 use super::cloud::{Clients, ClusterViews};
-use super::context::{Context, ReconcileError, Settings};
+use super::context::{Context, PAUSED_ANNOTATION, ReconcileError, Settings};
 use super::reconcile::reconcile;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +58,17 @@ fn error_policy(pool: Arc<CckNodePool>, error: &ReconcileError, ctx: Arc<Context
     Requeue::requeue(Duration::from_secs(5))
 }
 
+/// What a person can change that needs a reconcile at once.
+fn trigger_hash(pool: &CckNodePool) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    pool.metadata.generation.hash(&mut h);
+    pool.metadata.deletion_timestamp.is_some().hash(&mut h);
+    pool.finalizers().hash(&mut h);
+    pool.annotations().get(PAUSED_ANNOTATION).hash(&mut h);
+    Some(h.finish())
+}
+
 /// Pools that reference `secret` (same namespace).
 fn pools_using(secret: &Secret, pools: &[Arc<CckNodePool>]) -> Vec<ObjectRef<CckNodePool>> {
     let ns = secret.namespace();
@@ -94,9 +105,17 @@ pub async fn run(kube: kube::Client, options: RunOptions) -> Result<(), RunError
         Some(ns) => Api::namespaced(kube.clone(), ns),
         None => Api::all(kube.clone()),
     };
-    let controller = Controller::new(pools, watcher::Config::default())
+    let (store, writer) = reflector::store();
+    // Reconcile on what a person changes (spec, deletion, finalizers, the pause
+    // annotation), not on the controller's own status writes, which would otherwise
+    // trigger a reconcile each; the cloud is re-observed by requeues.
+    let trigger = watcher(pools, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(trigger_hash, Default::default());
+    let controller = Controller::for_stream(trigger, store.clone())
         .with_config(ControllerConfig::default().concurrency(options.concurrency));
-    let store = controller.store();
     let mapper_store = store.clone();
     let reporter = Reporter {
         controller: "cck-operator".into(),
