@@ -121,6 +121,11 @@ async fn two_pools_in_one_cluster_scale_at_the_same_time_without_sharing_nodes()
         8,
         "no node was created twice"
     );
+    assert_eq!(
+        accepted(&sim, "CreateClusterNodes").await,
+        4,
+        "one create per pool per shortfall"
+    );
 }
 
 #[tokio::test]
@@ -208,6 +213,13 @@ async fn a_paused_pool_is_observed_but_not_changed() {
         (p.status?.phase.as_deref() == Some("Paused")).then_some(())
     })
     .await;
+    // Several reconciles observe the cloud while paused, and none mutates it.
+    wait_for("a few observations while paused", TIMEOUT, || async {
+        (received(&sim, "DescribeClusterNodes").await >= 3).then_some(())
+    })
+    .await;
+    let p = pool(&ctx, "workers").await.unwrap().status.unwrap();
+    assert!(p.create_intent.is_none() && p.tasks.is_empty(), "{p:?}");
     assert_eq!(accepted(&sim, "CreateClusterNodes").await, 0);
     apply(&ctx, &pool_yaml("workers", 2, "  paused: false\n")).await;
     wait_ready(&ctx, "workers", 2).await;
@@ -267,7 +279,12 @@ async fn a_fixed_secret_is_picked_up_without_a_restart() {
         None,
     )
     .await;
-    let _op = Operator::start(&ctx, &sim);
+    // Requeues are a minute apart: only the Secret watch can explain a quick recovery.
+    let _op = Operator::start_with(
+        &ctx,
+        &sim,
+        &["--poll-interval-ms", "60000", "--resync-seconds", "300"],
+    );
     apply(
         &ctx,
         &pool_yaml("workers", 1, "  credentialsSecretRef: {name: cck-creds}\n"),
@@ -305,7 +322,12 @@ async fn a_fixed_secret_is_picked_up_without_a_restart() {
         None,
     )
     .await;
-    wait_ready(&ctx, "workers", 1).await;
+    wait_for(
+        "the create made right after the Secret was fixed",
+        Duration::from_secs(20),
+        || async { (accepted(&sim, "CreateClusterNodes").await == 1).then_some(()) },
+    )
+    .await;
 }
 
 #[tokio::test]

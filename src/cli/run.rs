@@ -8,6 +8,8 @@ use crate::controller::context::Settings;
 use crate::controller::runner::{self, RunOptions};
 
 #[derive(clap::Args, Debug)]
+// A flag given twice takes its last value (wrappers can append overrides).
+#[command(args_override_self = true)]
 pub struct RunArgs {
     /// Base URL of the CCK API (or a simulator's).
     #[arg(long, env = "CCK_ENDPOINT", default_value = DEFAULT_ENDPOINT)]

@@ -250,6 +250,12 @@ pub async fn accepted(sim: &SimHandle, action: &str) -> u64 {
     stats["actions"][action]["accepted"].as_u64().unwrap_or(0)
 }
 
+/// Requests of `action` the simulator received (accepted or not).
+pub async fn received(sim: &SimHandle, action: &str) -> u64 {
+    let stats = admin(sim, reqwest::Method::GET, "/stats", None).await;
+    stats["actions"][action]["received"].as_u64().unwrap_or(0)
+}
+
 /// Requests of any action the simulator received.
 pub async fn total_requests(sim: &SimHandle) -> u64 {
     let stats = admin(sim, reqwest::Method::GET, "/stats", None).await;
