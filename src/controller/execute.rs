@@ -71,6 +71,9 @@ impl Run {
                     ids.len(),
                     names.join(", ")
                 );
+                // The recorder folds Events with the same action into one series that
+                // keeps the first note: naming the task keeps each task's Event apart.
+                let event_action = format!("{action}/{}", task.task_id);
                 self.status.tasks.push(CloudTask {
                     task_id: task.task_id,
                     action: action.name().into(),
@@ -85,7 +88,7 @@ impl Run {
                     Action::StartClusterNodes => "StartingNodes",
                     _ => "StoppingNodes",
                 };
-                self.event(EventType::Normal, reason, action.name(), note)
+                self.event(EventType::Normal, reason, &event_action, note)
                     .await;
             }
             Err(e) if e.may_have_taken_effect() => {
@@ -310,13 +313,9 @@ impl Run {
                     "CreateClusterNodes task {} for {count} node(s)",
                     task.task_id
                 );
-                self.event(
-                    EventType::Normal,
-                    "CreatingNodes",
-                    "CreateClusterNodes",
-                    note,
-                )
-                .await;
+                let event_action = format!("CreateClusterNodes/{}", task.task_id);
+                self.event(EventType::Normal, "CreatingNodes", &event_action, note)
+                    .await;
             }
             Err(e) if e.may_have_taken_effect() => {
                 if let Some(i) = self.status.create_intent.as_mut() {

@@ -379,8 +379,13 @@ impl Run {
         for t in &finished {
             if t.state == TaskState::Succeeded {
                 let note = format!("{} task {} finished", t.action, t.task_id);
-                self.event(EventType::Normal, "TaskSucceeded", &t.action, note)
-                    .await;
+                self.event(
+                    EventType::Normal,
+                    "TaskSucceeded",
+                    &format!("{}/{}", t.action, t.task_id),
+                    note,
+                )
+                .await;
             } else {
                 let note = format!(
                     "{} task {} {:?}: {}",
@@ -392,8 +397,13 @@ impl Run {
                     self.now,
                     &timing,
                 ));
-                self.event(EventType::Warning, "TaskFailed", &t.action, note)
-                    .await;
+                self.event(
+                    EventType::Warning,
+                    "TaskFailed",
+                    &format!("{}/{}", t.action, t.task_id),
+                    note,
+                )
+                .await;
             }
         }
         let protected = self
