@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action as Requeue, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
@@ -69,13 +70,15 @@ fn trigger_hash(pool: &CckNodePool) -> Option<u64> {
     Some(h.finish())
 }
 
-/// Pools that reference `secret` (same namespace).
-fn pools_using(secret: &Secret, pools: &[Arc<CckNodePool>]) -> Vec<ObjectRef<CckNodePool>> {
-    let ns = secret.namespace();
-    let name = secret.name_any();
+/// Pools that reference the Secret `namespace/name`.
+fn pools_using(
+    namespace: Option<&str>,
+    name: &str,
+    pools: &[Arc<CckNodePool>],
+) -> Vec<ObjectRef<CckNodePool>> {
     pools
         .iter()
-        .filter(|p| p.namespace() == ns)
+        .filter(|p| p.namespace().as_deref() == namespace)
         .filter(|p| {
             let t = &p.spec.template;
             p.spec
@@ -101,7 +104,7 @@ pub async fn run(kube: kube::Client, options: RunOptions) -> Result<(), RunError
         .list(&kube::api::ListParams::default().limit(1))
         .await
         .map_err(RunError::CrdMissing)?;
-    let secrets: Api<Secret> = match &options.namespace {
+    let secrets: Api<PartialObjectMeta<Secret>> = match &options.namespace {
         Some(ns) => Api::namespaced(kube.clone(), ns),
         None => Api::all(kube.clone()),
     };
@@ -144,8 +147,14 @@ pub async fn run(kube: kube::Client, options: RunOptions) -> Result<(), RunError
         "cck-operator controller started"
     );
     controller
+        // Only the Secrets' metadata is watched: the operator never holds other
+        // Secrets' data, and reads a referenced Secret when it reconciles.
         .watches(secrets, watcher::Config::default(), move |s| {
-            pools_using(&s, &mapper_store.state())
+            pools_using(
+                s.metadata.namespace.as_deref(),
+                &s.metadata.name.unwrap_or_default(),
+                &mapper_store.state(),
+            )
         })
         .shutdown_on_signal()
         .run(reconcile, error_policy, ctx)
