@@ -102,8 +102,6 @@ pub enum ReconcileError {
     Kube(#[from] kube::Error),
     #[error("the pool has no namespace")]
     NoNamespace,
-    #[error("cannot serialize the status: {0}")]
-    Serialize(#[from] serde_json::Error),
 }
 
 impl ReconcileError {
@@ -111,7 +109,6 @@ impl ReconcileError {
         match self {
             ReconcileError::Kube(_) => "kube",
             ReconcileError::NoNamespace => "no_namespace",
-            ReconcileError::Serialize(_) => "serialize",
         }
     }
 }
